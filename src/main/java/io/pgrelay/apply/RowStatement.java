@@ -1,0 +1,20 @@
+package io.pgrelay.apply;
+
+import io.pgrelay.decode.TupleData;
+
+/**
+ * One row change ready for the downstream: SQL text (shared by every row of the same shape,
+ * so rows batch together), its parameter values in text form (null = SQL NULL), and what is
+ * needed to name the row if the downstream refuses it. {@code expectsRow}: the statement
+ * must change exactly one existing row, else the conflict policy decides.
+ */
+record RowStatement(String sql, String[] params, Operation operation, boolean expectsRow,
+                    TargetTable table, TupleData keySource, boolean keyFromOldTuple) {
+
+    enum Operation { INSERT, UPDATE, DELETE }
+
+    /** The replica identity values of the row, for error messages. */
+    String describeKey() {
+        return table.describeKey(keySource, keyFromOldTuple);
+    }
+}

@@ -1,0 +1,279 @@
+package io.pgrelay.apply;
+
+import io.pgrelay.apply.RowStatement.Operation;
+import io.pgrelay.config.ConflictPolicy;
+import io.pgrelay.decode.PgOutputMessage.Column;
+import io.pgrelay.decode.PgOutputMessage.Delete;
+import io.pgrelay.decode.PgOutputMessage.Insert;
+import io.pgrelay.decode.PgOutputMessage.OldTupleKind;
+import io.pgrelay.decode.PgOutputMessage.Relation;
+import io.pgrelay.decode.PgOutputMessage.ReplicaIdentity;
+import io.pgrelay.decode.PgOutputMessage.Update;
+import io.pgrelay.decode.TupleData;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.StringJoiner;
+
+/**
+ * Turns row changes of one upstream relation into downstream statements.
+ *
+ * <p>Values are bound as parameters of unspecified type, so the downstream parses each text with
+ * the column's own input function: every type round-trips exactly. Statements are cached per
+ * shape (operation + which columns are present), so equal shapes share SQL and batch together.
+ *
+ * <p>Rows are matched on the replica identity: the key columns (DEFAULT, USING INDEX) compared
+ * with '=', or under FULL every sent column compared with IS NOT DISTINCT FROM (as text for types
+ * without '='), limited to one row as PostgreSQL's own apply does when duplicate rows exist.
+ */
+final class TargetTable {
+
+    private static final int MAX_KEY_TEXT = 64;
+
+    private final Relation relation;
+    private final DownstreamTable downstream;
+    private final ConflictPolicy policy;
+    private final boolean fullIdentity;
+    private final BitSet keyColumns = new BitSet();
+    private final Map<String, String> sqlByShape = new HashMap<>();
+
+    TargetTable(Relation relation, DownstreamTable downstream, ConflictPolicy policy) {
+        this.relation = relation;
+        this.downstream = downstream;
+        this.policy = policy;
+        this.fullIdentity = relation.replicaIdentity() == ReplicaIdentity.FULL;
+        List<Column> columns = relation.columns();
+        for (int i = 0; i < columns.size(); i++) {
+            if (columns.get(i).key()) {
+                keyColumns.set(i);
+            }
+        }
+    }
+
+    Relation relation() {
+        return relation;
+    }
+
+    String qualifiedName() {
+        return downstream.qualifiedName();
+    }
+
+    RowStatement insert(Insert insert) {
+        TupleData row = insert.newTuple();
+        BitSet present = sentColumns(row);
+        String sql = sqlByShape.computeIfAbsent("I" + present, shape -> insertSql(present));
+        return new RowStatement(sql, values(row, present), Operation.INSERT, false, this, row, false);
+    }
+
+    RowStatement update(Update update, long lsnForErrors) {
+        TupleData row = update.newTuple();
+        BitSet set = sentColumns(row);
+        Match match = match(update.oldKind(), update.oldTuple(), row, lsnForErrors);
+        boolean upsert = policy == ConflictPolicy.UPSERT && canUpsert(row);
+        String shape = (upsert ? "V" : "U") + set + match.shape();
+        String sql = sqlByShape.computeIfAbsent(shape, s -> upsert ? upsertUpdateSql(set, match) : updateSql(set, match));
+        List<String> params = new ArrayList<>();
+        addValues(params, row, set);
+        addValues(params, match.tuple(), match.columns());
+        if (upsert) {
+            addValues(params, row, set);
+        }
+        // The upsert form reports inserted rows: zero means "updated in place", not a conflict.
+        return new RowStatement(sql, params.toArray(String[]::new), Operation.UPDATE, !upsert, this,
+                match.tuple(), match.fromOld());
+    }
+
+    RowStatement delete(Delete delete, long lsnForErrors) {
+        Match match = match(delete.oldKind(), delete.oldTuple(), null, lsnForErrors);
+        String sql = sqlByShape.computeIfAbsent("D" + match.shape(), s -> deleteSql(match));
+        return new RowStatement(sql, values(match.tuple(), match.columns()), Operation.DELETE, true, this,
+                match.tuple(), true);
+    }
+
+    /** Which row to change, taken from the old tuple if one was sent, else from the new row's key. */
+    private record Match(TupleData tuple, BitSet columns, boolean nullSafe, boolean fromOld) {
+        String shape() {
+            return (nullSafe ? "F" : "K") + columns;
+        }
+    }
+
+    private Match match(OldTupleKind oldKind, TupleData oldTuple, TupleData newTuple, long lsnForErrors) {
+        if (oldKind == OldTupleKind.FULL) {
+            return new Match(oldTuple, sentColumns(oldTuple), true, true);
+        }
+        if (keyColumns.isEmpty()) {
+            throw ApplyException.setup("upstream table " + relation.qualifiedName()
+                    + " has no usable replica identity (REPLICA IDENTITY " + relation.replicaIdentity()
+                    + ") at LSN " + Lsns.format(lsnForErrors)
+                    + ": add a primary key or set REPLICA IDENTITY FULL or USING INDEX on the upstream");
+        }
+        TupleData source = oldKind == OldTupleKind.KEY ? oldTuple : newTuple;
+        return new Match(source, keyColumns, false, oldKind == OldTupleKind.KEY);
+    }
+
+    /** An update becomes an upsert only when the whole new row is known and a key can find it again. */
+    private boolean canUpsert(TupleData row) {
+        return !fullIdentity && !keyColumns.isEmpty() && !row.hasUnchangedToast();
+    }
+
+    private String insertSql(BitSet present) {
+        StringBuilder sql = new StringBuilder("INSERT INTO ").append(qualifiedName())
+                .append(" (").append(columnList(present)).append(") VALUES (")
+                .append(placeholders(present.cardinality())).append(')');
+        switch (policy) {
+            case SKIP -> sql.append(" ON CONFLICT DO NOTHING");
+            case UPSERT -> {
+                if (!fullIdentity && !keyColumns.isEmpty()) {
+                    sql.append(onConflictUpdate(present));
+                }
+            }
+            case ERROR -> { }
+        }
+        return sql.toString();
+    }
+
+    private String updateSql(BitSet set, Match match) {
+        return "UPDATE " + qualifiedName() + " SET " + assignments(set) + " WHERE " + where(match);
+    }
+
+    /**
+     * Updates the row if it exists, else inserts the new row, in one statement so that it
+     * batches and keeps order with its neighbours. Parameters of an INSERT … SELECT are not
+     * typed by the target columns, so they are cast to the downstream types explicitly.
+     */
+    private String upsertUpdateSql(BitSet set, Match match) {
+        StringJoiner casts = new StringJoiner(", ");
+        for (int i = set.nextSetBit(0); i >= 0; i = set.nextSetBit(i + 1)) {
+            casts.add("?::" + downstream.column(columnName(i)).formatted());
+        }
+        return "WITH updated AS (" + updateSql(set, match) + " RETURNING 1) INSERT INTO " + qualifiedName()
+                + " (" + columnList(set) + ") SELECT " + casts + " WHERE NOT EXISTS (SELECT 1 FROM updated)"
+                + onConflictUpdate(set);
+    }
+
+    private String deleteSql(Match match) {
+        return "DELETE FROM " + qualifiedName() + " WHERE " + where(match);
+    }
+
+    private String onConflictUpdate(BitSet present) {
+        BitSet nonKey = (BitSet) present.clone();
+        nonKey.andNot(keyColumns);
+        if (nonKey.isEmpty()) {
+            return " ON CONFLICT (" + columnList(keyColumns) + ") DO NOTHING";
+        }
+        StringJoiner sets = new StringJoiner(", ");
+        for (int i = nonKey.nextSetBit(0); i >= 0; i = nonKey.nextSetBit(i + 1)) {
+            String column = Sql.quoteIdentifier(columnName(i));
+            sets.add(column + " = EXCLUDED." + column);
+        }
+        return " ON CONFLICT (" + columnList(keyColumns) + ") DO UPDATE SET " + sets;
+    }
+
+    private String where(Match match) {
+        StringJoiner conditions = new StringJoiner(" AND ");
+        for (int i = match.columns().nextSetBit(0); i >= 0; i = match.columns().nextSetBit(i + 1)) {
+            conditions.add(condition(i, match.nullSafe()));
+        }
+        if (!match.nullSafe()) {
+            return conditions.toString();
+        }
+        // Under FULL identity duplicate rows are possible: change exactly one, as upstream did.
+        return "(tableoid, ctid) = (SELECT tableoid, ctid FROM " + qualifiedName() + " WHERE " + conditions + " LIMIT 1)";
+    }
+
+    private String condition(int column, boolean nullSafe) {
+        String name = Sql.quoteIdentifier(columnName(column));
+        if (!nullSafe) {
+            return name + " = ?";
+        }
+        if (downstream.column(columnName(column)).comparable()) {
+            return name + " IS NOT DISTINCT FROM ?";
+        }
+        // No '=' for this type (json, xml, point, ...): compare the output texts, which is
+        // what the upstream sent.
+        return name + "::text IS NOT DISTINCT FROM ?::text";
+    }
+
+    private String assignments(BitSet set) {
+        StringJoiner assignments = new StringJoiner(", ");
+        for (int i = set.nextSetBit(0); i >= 0; i = set.nextSetBit(i + 1)) {
+            assignments.add(Sql.quoteIdentifier(columnName(i)) + " = ?");
+        }
+        return assignments.toString();
+    }
+
+    private String columnList(BitSet columns) {
+        StringJoiner list = new StringJoiner(", ");
+        for (int i = columns.nextSetBit(0); i >= 0; i = columns.nextSetBit(i + 1)) {
+            list.add(Sql.quoteIdentifier(columnName(i)));
+        }
+        return list.toString();
+    }
+
+    private static String placeholders(int count) {
+        return String.join(", ", java.util.Collections.nCopies(count, "?"));
+    }
+
+    private String columnName(int index) {
+        return relation.columns().get(index).name();
+    }
+
+    /** Columns whose value was sent: all but unchanged TOAST, which the downstream keeps as is. */
+    private BitSet sentColumns(TupleData tuple) {
+        requireWidth(tuple);
+        BitSet sent = new BitSet(tuple.size());
+        for (int i = 0; i < tuple.size(); i++) {
+            if (!tuple.isUnchangedToast(i)) {
+                sent.set(i);
+            }
+        }
+        return sent;
+    }
+
+    private void requireWidth(TupleData tuple) {
+        if (tuple.size() != relation.columns().size()) {
+            throw new IllegalStateException("tuple of " + tuple.size() + " columns for relation "
+                    + relation.qualifiedName() + " of " + relation.columns().size() + " columns");
+        }
+    }
+
+    private static String[] values(TupleData tuple, BitSet columns) {
+        String[] values = new String[columns.cardinality()];
+        int next = 0;
+        for (int i = columns.nextSetBit(0); i >= 0; i = columns.nextSetBit(i + 1)) {
+            values[next++] = tuple.text(i);
+        }
+        return values;
+    }
+
+    private static void addValues(List<String> params, TupleData tuple, BitSet columns) {
+        for (int i = columns.nextSetBit(0); i >= 0; i = columns.nextSetBit(i + 1)) {
+            params.add(tuple.text(i));
+        }
+    }
+
+    /** The identity values of a row, shortened, for error messages: {@code (id)=(42)}. */
+    String describeKey(TupleData tuple, boolean fromOld) {
+        if (tuple == null) {
+            return "(unknown)";
+        }
+        BitSet columns = fullIdentity && fromOld ? sentColumns(tuple) : keyColumns;
+        if (columns.isEmpty()) {
+            columns = sentColumns(tuple);
+        }
+        StringJoiner names = new StringJoiner(", ", "(", ")");
+        StringJoiner values = new StringJoiner(", ", "(", ")");
+        for (int i = columns.nextSetBit(0); i >= 0; i = columns.nextSetBit(i + 1)) {
+            names.add(columnName(i));
+            String value = tuple.isUnchangedToast(i) ? "<unchanged>" : tuple.text(i);
+            values.add(value == null ? "NULL" : shorten(value));
+        }
+        return names + "=" + values;
+    }
+
+    private static String shorten(String value) {
+        return value.length() <= MAX_KEY_TEXT ? value : value.substring(0, MAX_KEY_TEXT) + "…";
+    }
+}

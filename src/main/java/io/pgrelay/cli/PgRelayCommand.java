@@ -1,0 +1,27 @@
+package io.pgrelay.cli;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+@Command(name = "pgrelay",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = "Relays PostgreSQL logical replication: applies an upstream's pgoutput stream to a downstream database, exactly once.",
+        subcommands = {RunCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+                "0:clean stop",
+                "1:runtime failure that needs an operator; the relay stopped at its last checkpoint",
+                "2:usage or configuration error"})
+final class PgRelayCommand implements Runnable {
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "missing command: try 'pgrelay run -c FILE'");
+    }
+}

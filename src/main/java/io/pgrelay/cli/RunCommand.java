@@ -1,0 +1,44 @@
+package io.pgrelay.cli;
+
+import io.pgrelay.apply.ApplyListener;
+import io.pgrelay.config.ConfigException;
+import io.pgrelay.config.ConfigLoader;
+import io.pgrelay.config.RelayConfig;
+import io.pgrelay.relay.Relay;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Stream from the upstream slot and apply to the downstream until stopped (SIGTERM/SIGINT).")
+final class RunCommand implements Callable<Integer> {
+
+    private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE",
+            description = "The properties file; every key can be overridden by a PGRELAY_* environment variable.")
+    Path configFile;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        RelayConfig config;
+        try {
+            config = ConfigLoader.load(configFile, System.getenv());
+        } catch (ConfigException e) {
+            e.problems().forEach(problem -> spec.commandLine().getErr().println("pgrelay: config: " + problem));
+            return ExitCode.USAGE;
+        }
+        log.info("pgrelay {} starting: {}", VersionProvider.version(), ConfigLoader.describe(config));
+        Relay relay = new Relay(config, ApplyListener.NONE);
+        StopSignals.install(relay, config.shutdownTimeout());
+        return relay.run();
+    }
+}

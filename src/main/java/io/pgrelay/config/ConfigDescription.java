@@ -1,0 +1,69 @@
+package io.pgrelay.config;
+
+import io.pgrelay.config.RelayConfig.Endpoint;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.StringJoiner;
+import java.util.function.Function;
+
+/**
+ * The effective configuration as {@code key=value} pairs, in the reference's order, with every
+ * default filled in and every password masked: what the relay logs at start, so an operator
+ * sees what it actually runs with. Tolerates nulls, since tests elsewhere build partial configs
+ * and their failure messages call {@code toString()}.
+ */
+final class ConfigDescription {
+    private ConfigDescription() {
+    }
+
+    static String of(RelayConfig config) {
+        StringJoiner line = new StringJoiner(", ");
+        entries(config).forEach((key, value) -> line.add(key + "=" + value));
+        return line.toString();
+    }
+
+    static Map<String, String> entries(RelayConfig c) {
+        Map<String, String> e = new LinkedHashMap<>();
+        e.put(ConfigKeys.RELAY_NAME.name(), text(c.relayName()));
+        e.put(ConfigKeys.UPSTREAM_URL.name(), endpoint(c.upstream(), url -> Masking.maskUrl(url.url())));
+        e.put(ConfigKeys.UPSTREAM_USER.name(), endpoint(c.upstream(), Endpoint::user));
+        e.put(ConfigKeys.UPSTREAM_PASSWORD.name(), endpoint(c.upstream(), Endpoint::password));
+        e.put(ConfigKeys.UPSTREAM_SLOT.name(), text(c.upstreamSlot()));
+        e.put(ConfigKeys.UPSTREAM_PUBLICATIONS.name(), String.join(",", c.publications()));
+        e.put(ConfigKeys.UPSTREAM_PROTO_VERSION.name(), Integer.toString(c.protoVersion()));
+        e.put(ConfigKeys.UPSTREAM_STATUS_INTERVAL.name(), duration(c.statusInterval()));
+        e.put(ConfigKeys.DOWNSTREAM_URL.name(), endpoint(c.downstream(), url -> Masking.maskUrl(url.url())));
+        e.put(ConfigKeys.DOWNSTREAM_USER.name(), endpoint(c.downstream(), Endpoint::user));
+        e.put(ConfigKeys.DOWNSTREAM_PASSWORD.name(), endpoint(c.downstream(), Endpoint::password));
+        e.put(ConfigKeys.DOWNSTREAM_POOL_SIZE.name(), Integer.toString(c.downstreamPoolSize()));
+        e.put(ConfigKeys.APPLY_CONFLICT.name(),
+                c.conflictPolicy() == null ? "" : c.conflictPolicy().name().toLowerCase(Locale.ROOT));
+        e.put(ConfigKeys.APPLY_BATCH_SIZE.name(), Integer.toString(c.applyBatchSize()));
+        e.put(ConfigKeys.APPLY_GROUP_CHANGES.name(), Integer.toString(c.applyGroupChanges()));
+        e.put(ConfigKeys.SYNC_INITIAL.name(), Boolean.toString(c.syncInitial()));
+        e.put(ConfigKeys.FEED_LISTEN.name(), text(c.feedListen()));
+        e.put(ConfigKeys.FEED_USER.name(), text(c.feedUser()));
+        e.put(ConfigKeys.FEED_PASSWORD.name(), text(c.feedPassword()));
+        e.put(ConfigKeys.DATA_DIR.name(), text(c.dataDir()));
+        e.put(ConfigKeys.HTTP_LISTEN.name(), text(c.httpListen()));
+        e.put(ConfigKeys.RETRY_INITIAL_BACKOFF.name(), duration(c.retryInitialBackoff()));
+        e.put(ConfigKeys.RETRY_MAX_BACKOFF.name(), duration(c.retryMaxBackoff()));
+        e.put(ConfigKeys.SHUTDOWN_TIMEOUT.name(), duration(c.shutdownTimeout()));
+        return e;
+    }
+
+    /** Secrets print as their mask through {@link Secret#toString()}. */
+    private static String text(Object value) {
+        return value == null ? "" : value.toString();
+    }
+
+    private static String duration(Duration value) {
+        return value == null ? "" : Durations.format(value);
+    }
+
+    private static String endpoint(Endpoint endpoint, Function<Endpoint, Object> part) {
+        return endpoint == null ? "" : text(part.apply(endpoint));
+    }
+}

@@ -1,0 +1,115 @@
+package io.pgrelay.config;
+
+import static io.pgrelay.config.KeySpec.duration;
+import static io.pgrelay.config.KeySpec.integer;
+import static io.pgrelay.config.KeySpec.optional;
+import static io.pgrelay.config.KeySpec.required;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The single table of configuration keys. The loader validates against it, the "did you mean"
+ * hints search it and the README's configuration reference is generated from {@link #all()}.
+ * Adding a key means adding a row here and reading it in {@link ConfigLoader}.
+ */
+public final class ConfigKeys {
+    public static final String ENV_PREFIX = "PGRELAY_";
+
+    /** Variables the launcher and CLI own; they share the prefix but are not configuration keys. */
+    public static final Set<String> NON_KEY_ENV = Set.of("PGRELAY_CONFIG", "PGRELAY_HOME", "PGRELAY_OPTS");
+
+    public static final KeySpec RELAY_NAME = KeySpec.text("relay.name", "same as upstream.slot", 1, 63,
+            "identity of this relay: names its checkpoint row in the downstream");
+
+    public static final KeySpec UPSTREAM_URL = required("upstream.url", KeyType.JDBC_URL,
+            "JDBC URL of the upstream: a PostgreSQL server or a parent relay's feed (jdbc:postgresql://host:port/db)");
+    public static final KeySpec UPSTREAM_USER = required("upstream.user", KeyType.STRING,
+            "upstream login, a role with the REPLICATION attribute");
+    public static final KeySpec UPSTREAM_PASSWORD = optional("upstream.password", KeyType.SECRET, "",
+            "password of upstream.user");
+    public static final KeySpec UPSTREAM_SLOT = required("upstream.slot", KeyType.SLOT_NAME,
+            "replication slot on the upstream; created when missing");
+    public static final KeySpec UPSTREAM_PUBLICATIONS = required("upstream.publications", KeyType.NAME_LIST,
+            "comma-separated publication names to replicate");
+    public static final KeySpec UPSTREAM_PROTO_VERSION = new KeySpec("upstream.proto-version", KeyType.INT, "1",
+            "pgoutput protocol version; only 1 is supported", false, new KeySpec.Range(1, 1));
+    public static final KeySpec UPSTREAM_STATUS_INTERVAL = duration("upstream.status-interval", "10s", "100ms", "1h",
+            "how often the relay reports its confirmed position to the upstream");
+
+    public static final KeySpec DOWNSTREAM_URL = required("downstream.url", KeyType.JDBC_URL,
+            "JDBC URL of the database the changes are applied into (jdbc:postgresql://host:port/db)");
+    public static final KeySpec DOWNSTREAM_USER = required("downstream.user", KeyType.STRING,
+            "downstream login");
+    public static final KeySpec DOWNSTREAM_PASSWORD = optional("downstream.password", KeyType.SECRET, "",
+            "password of downstream.user");
+    public static final KeySpec DOWNSTREAM_POOL_SIZE = integer("downstream.pool-size", 4, 1, 64,
+            "JDBC connection pool size for the downstream");
+
+    public static final KeySpec APPLY_CONFLICT = optional("apply.conflict", KeyType.CONFLICT_POLICY, "error",
+            "what to do when a change does not fit the downstream rows: error (stop), skip or upsert");
+    public static final KeySpec APPLY_BATCH_SIZE = integer("apply.batch-size", 1000, 1, 100_000,
+            "statements per JDBC batch");
+    public static final KeySpec APPLY_GROUP_CHANGES = integer("apply.group-changes", 10_000, 1, 10_000_000,
+            "most changes grouped in one downstream transaction; an upstream transaction is never split");
+
+    public static final KeySpec SYNC_INITIAL = optional("sync.initial", KeyType.BOOLEAN, "false",
+            "copy existing rows before streaming (not available yet: must be false)");
+
+    public static final KeySpec FEED_LISTEN = optional("feed.listen", KeyType.HOST_PORT, "",
+            "host:port where the feed serves downstream relays; empty = no feed (not available yet)");
+    public static final KeySpec FEED_USER = optional("feed.user", KeyType.STRING, "",
+            "login that clients of the feed use");
+    public static final KeySpec FEED_PASSWORD = optional("feed.password", KeyType.SECRET, "",
+            "password of feed.user (SCRAM-SHA-256)");
+
+    public static final KeySpec DATA_DIR = optional("data.dir", KeyType.PATH, "data",
+            "directory for the changelog and feed slots");
+    public static final KeySpec HTTP_LISTEN = optional("http.listen", KeyType.HOST_PORT, "",
+            "host:port for /metrics, /health and /ready; empty = no HTTP endpoint");
+
+    public static final KeySpec RETRY_INITIAL_BACKOFF = duration("retry.initial-backoff", "1s", "10ms", "1h",
+            "first wait before reconnecting after a failure; doubles on each further failure");
+    public static final KeySpec RETRY_MAX_BACKOFF = duration("retry.max-backoff", "60s", "10ms", "24h",
+            "longest wait between reconnection attempts; at least retry.initial-backoff");
+    public static final KeySpec SHUTDOWN_TIMEOUT = duration("shutdown.timeout", "30s", "100ms", "1h",
+            "how long a stop waits for in-flight work before giving up");
+
+    private static final List<KeySpec> ALL = List.of(
+            RELAY_NAME,
+            UPSTREAM_URL, UPSTREAM_USER, UPSTREAM_PASSWORD, UPSTREAM_SLOT, UPSTREAM_PUBLICATIONS,
+            UPSTREAM_PROTO_VERSION, UPSTREAM_STATUS_INTERVAL,
+            DOWNSTREAM_URL, DOWNSTREAM_USER, DOWNSTREAM_PASSWORD, DOWNSTREAM_POOL_SIZE,
+            APPLY_CONFLICT, APPLY_BATCH_SIZE, APPLY_GROUP_CHANGES,
+            SYNC_INITIAL,
+            FEED_LISTEN, FEED_USER, FEED_PASSWORD,
+            DATA_DIR, HTTP_LISTEN,
+            RETRY_INITIAL_BACKOFF, RETRY_MAX_BACKOFF, SHUTDOWN_TIMEOUT);
+
+    private static final Map<String, KeySpec> BY_NAME = index();
+
+    private ConfigKeys() {
+    }
+
+    /** Every key, in the order of the reference (and of the effective-configuration log line). */
+    public static List<KeySpec> all() {
+        return ALL;
+    }
+
+    public static Optional<KeySpec> find(String name) {
+        return Optional.ofNullable(BY_NAME.get(name));
+    }
+
+    private static Map<String, KeySpec> index() {
+        Map<String, KeySpec> byName = new LinkedHashMap<>();
+        for (KeySpec spec : ALL) {
+            if (byName.put(spec.name(), spec) != null) {
+                throw new IllegalStateException("duplicate key in the table: " + spec.name());
+            }
+        }
+        return Map.copyOf(byName);
+    }
+}

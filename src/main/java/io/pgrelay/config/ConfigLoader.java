@@ -1,0 +1,203 @@
+package io.pgrelay.config;
+
+import static io.pgrelay.config.ConfigKeys.APPLY_BATCH_SIZE;
+import static io.pgrelay.config.ConfigKeys.APPLY_CONFLICT;
+import static io.pgrelay.config.ConfigKeys.APPLY_GROUP_CHANGES;
+import static io.pgrelay.config.ConfigKeys.DATA_DIR;
+import static io.pgrelay.config.ConfigKeys.DOWNSTREAM_PASSWORD;
+import static io.pgrelay.config.ConfigKeys.DOWNSTREAM_POOL_SIZE;
+import static io.pgrelay.config.ConfigKeys.DOWNSTREAM_URL;
+import static io.pgrelay.config.ConfigKeys.DOWNSTREAM_USER;
+import static io.pgrelay.config.ConfigKeys.FEED_LISTEN;
+import static io.pgrelay.config.ConfigKeys.FEED_PASSWORD;
+import static io.pgrelay.config.ConfigKeys.FEED_USER;
+import static io.pgrelay.config.ConfigKeys.HTTP_LISTEN;
+import static io.pgrelay.config.ConfigKeys.RELAY_NAME;
+import static io.pgrelay.config.ConfigKeys.RETRY_INITIAL_BACKOFF;
+import static io.pgrelay.config.ConfigKeys.RETRY_MAX_BACKOFF;
+import static io.pgrelay.config.ConfigKeys.SHUTDOWN_TIMEOUT;
+import static io.pgrelay.config.ConfigKeys.SYNC_INITIAL;
+import static io.pgrelay.config.ConfigKeys.UPSTREAM_PASSWORD;
+import static io.pgrelay.config.ConfigKeys.UPSTREAM_PROTO_VERSION;
+import static io.pgrelay.config.ConfigKeys.UPSTREAM_PUBLICATIONS;
+import static io.pgrelay.config.ConfigKeys.UPSTREAM_SLOT;
+import static io.pgrelay.config.ConfigKeys.UPSTREAM_STATUS_INTERVAL;
+import static io.pgrelay.config.ConfigKeys.UPSTREAM_URL;
+import static io.pgrelay.config.ConfigKeys.UPSTREAM_USER;
+
+import io.pgrelay.config.RelayConfig.Endpoint;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds the one {@link RelayConfig} of a relay from its properties file and the environment.
+ *
+ * <p>Order of precedence, highest first: the {@code PGRELAY_*} environment variable, the file,
+ * the key's default. Any key may instead be given as {@code KEY.file}, a path whose content is
+ * the value. Every problem is collected and thrown together as a {@link ConfigException};
+ * nothing is logged or thrown that contains a password.
+ */
+public final class ConfigLoader {
+    private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
+
+    /** The proto versions pgoutput defines beyond 1; named apart from nonsense values. */
+    private static final int NEWEST_PROTO_VERSION = 4;
+
+    /** A loaded configuration and the soft findings (never secrets) to show the operator. */
+    public record Result(RelayConfig config, List<String> warnings) {
+        public Result {
+            warnings = List.copyOf(warnings);
+        }
+    }
+
+    private ConfigLoader() {
+    }
+
+    /**
+     * Loads {@code file} overridden by {@code env} (pass {@code System.getenv()}); logs each
+     * warning once at WARN.
+     *
+     * @throws ConfigException listing every problem, the missing or unreadable file included
+     */
+    public static RelayConfig load(Path file, Map<String, String> env) {
+        return logWarnings(() -> loadWithWarnings(file, env));
+    }
+
+    /** As {@link #load}, from properties already in memory (tests, or a config given without a file). */
+    public static RelayConfig fromProperties(Properties properties, Map<String, String> env) {
+        return logWarnings(() -> fromPropertiesWithWarnings(properties, env));
+    }
+
+    /** As {@link #load} but logs nothing: the warnings are returned (and carried by a thrown exception). */
+    public static Result loadWithWarnings(Path file, Map<String, String> env) {
+        Objects.requireNonNull(file, "file");
+        Problems problems = new Problems();
+        Properties properties = ConfigFile.read(file, problems);
+        boolean fileRead = properties != null;
+        return build(fileRead ? properties : new Properties(), file.toString(), env, problems, fileRead);
+    }
+
+    public static Result fromPropertiesWithWarnings(Properties properties, Map<String, String> env) {
+        return build(properties, "the configuration", env, new Problems(), true);
+    }
+
+    /** The effective configuration on one line, {@code key=value, …}, passwords masked: safe to log. */
+    public static String describe(RelayConfig config) {
+        return ConfigDescription.of(config);
+    }
+
+    private static RelayConfig logWarnings(Supplier<Result> loading) {
+        try {
+            Result result = loading.get();
+            result.warnings().forEach(LOG::warn);
+            return result.config();
+        } catch (ConfigException e) {
+            e.warnings().forEach(LOG::warn);
+            throw e;
+        }
+    }
+
+    private static Result build(Properties properties, String sourceName, Map<String, String> env,
+                                Problems problems, boolean reportMissing) {
+        RawSettings settings = RawSettings.collect(properties, sourceName, env, problems);
+        ValueReader values = new ValueReader(settings, problems, reportMissing);
+
+        String explicitName = values.raw(RELAY_NAME).isPresent() ? values.text(RELAY_NAME) : null;
+        Endpoint upstream = endpoint(values, UPSTREAM_URL, UPSTREAM_USER, UPSTREAM_PASSWORD);
+        String slot = values.slotName(UPSTREAM_SLOT);
+        List<String> publications = values.names(UPSTREAM_PUBLICATIONS);
+        Integer protoVersion = protoVersion(values, problems);
+        Duration statusInterval = values.duration(UPSTREAM_STATUS_INTERVAL);
+        Endpoint downstream = endpoint(values, DOWNSTREAM_URL, DOWNSTREAM_USER, DOWNSTREAM_PASSWORD);
+        Integer poolSize = values.integer(DOWNSTREAM_POOL_SIZE);
+        ConflictPolicy conflict = values.conflictPolicy(APPLY_CONFLICT);
+        Integer batchSize = values.integer(APPLY_BATCH_SIZE);
+        Integer groupChanges = values.integer(APPLY_GROUP_CHANGES);
+        Boolean syncInitial = syncInitial(values, problems);
+        String feedListen = feedListen(values, problems);
+        String feedUser = values.text(FEED_USER);
+        Secret feedPassword = values.secret(FEED_PASSWORD);
+        Path dataDir = values.path(DATA_DIR);
+        String httpListen = values.hostPort(HTTP_LISTEN);
+        Duration initialBackoff = values.duration(RETRY_INITIAL_BACKOFF);
+        Duration maxBackoff = values.duration(RETRY_MAX_BACKOFF);
+        Duration shutdownTimeout = values.duration(SHUTDOWN_TIMEOUT);
+        checkBackoffOrder(values, initialBackoff, maxBackoff, problems);
+
+        problems.throwIfAny();
+        RelayConfig config = new RelayConfig(
+                explicitName != null ? explicitName : slot,
+                upstream, slot, publications, protoVersion, statusInterval,
+                downstream, poolSize, conflict, batchSize, groupChanges, syncInitial,
+                feedListen, feedUser, feedPassword, dataDir, httpListen,
+                initialBackoff, maxBackoff, shutdownTimeout);
+        return new Result(config, problems.warnings());
+    }
+
+    /**
+     * The URL keeps no password: one in it moves to the endpoint's {@link Secret}, unless the
+     * password key is set, which wins. Then no code that logs a URL can leak it.
+     */
+    private static Endpoint endpoint(ValueReader values, KeySpec urlKey, KeySpec userKey, KeySpec passwordKey) {
+        String url = values.jdbcUrl(urlKey);
+        String user = values.text(userKey);
+        Secret password = values.secret(passwordKey);
+        if (url == null || user == null) {
+            return null;
+        }
+        JdbcUrls.Split split = JdbcUrls.splitPassword(url);
+        return new Endpoint(split.url(), user, password.isEmpty() ? split.password() : password);
+    }
+
+    /** Versions 2..4 exist in PostgreSQL but pgrelay decodes only 1 so far: say so, not "out of range". */
+    private static Integer protoVersion(ValueReader values, Problems problems) {
+        var raw = values.raw(UPSTREAM_PROTO_VERSION);
+        Long asked = raw.map(value -> ValueReader.wholeNumber(value.value())).orElse(null);
+        if (asked != null && asked >= 2 && asked <= NEWEST_PROTO_VERSION) {
+            problems.add(UPSTREAM_PROTO_VERSION.name() + "=" + asked + " is not supported yet: use 1"
+                    + raw.get().origin().suffix());
+            return null;
+        }
+        return values.integer(UPSTREAM_PROTO_VERSION);
+    }
+
+    private static Boolean syncInitial(ValueReader values, Problems problems) {
+        Boolean sync = values.bool(SYNC_INITIAL);
+        if (Boolean.TRUE.equals(sync)) {
+            problems.add(SYNC_INITIAL.name() + "=true is not available in this version: "
+                    + "pre-fill the downstream and set sync.initial=false" + suffix(values, SYNC_INITIAL));
+            return null;
+        }
+        return sync;
+    }
+
+    private static String feedListen(ValueReader values, Problems problems) {
+        String listen = values.text(FEED_LISTEN);
+        if (listen != null && !listen.isEmpty()) {
+            problems.add(FEED_LISTEN.name() + ": the feed is not available in this version: leave it empty"
+                    + suffix(values, FEED_LISTEN));
+            return null;
+        }
+        return listen;
+    }
+
+    private static void checkBackoffOrder(ValueReader values, Duration initial, Duration max, Problems problems) {
+        if (initial != null && max != null && max.compareTo(initial) < 0) {
+            problems.add(RETRY_MAX_BACKOFF.name() + ": " + Durations.format(max) + " is less than "
+                    + RETRY_INITIAL_BACKOFF.name() + " (" + Durations.format(initial) + "): raise "
+                    + RETRY_MAX_BACKOFF.name() + " or lower " + RETRY_INITIAL_BACKOFF.name()
+                    + suffix(values, RETRY_MAX_BACKOFF));
+        }
+    }
+
+    private static String suffix(ValueReader values, KeySpec spec) {
+        return values.raw(spec).map(value -> value.origin().suffix()).orElse("");
+    }
+}

@@ -1,0 +1,56 @@
+package io.pgrelay.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The validated, immutable configuration of one relay. Built only by {@link ConfigLoader};
+ * being a record of immutable values, it is sealed once the relay runs.
+ *
+ * <p>{@link #toString()} is safe to log: passwords are {@link Secret}s and URLs are masked.
+ */
+public record RelayConfig(
+        String relayName,
+        Endpoint upstream,
+        String upstreamSlot,
+        List<String> publications,
+        int protoVersion,
+        Duration statusInterval,
+        Endpoint downstream,
+        int downstreamPoolSize,
+        ConflictPolicy conflictPolicy,
+        int applyBatchSize,
+        int applyGroupChanges,
+        boolean syncInitial,
+        String feedListen,
+        String feedUser,
+        Secret feedPassword,
+        Path dataDir,
+        String httpListen,
+        Duration retryInitialBackoff,
+        Duration retryMaxBackoff,
+        Duration shutdownTimeout) {
+
+    public RelayConfig {
+        publications = List.copyOf(publications);
+    }
+
+    /**
+     * A PostgreSQL server (or a parent relay's feed) and the login to reach it. The loader
+     * leaves no password in {@code url}: one written there is moved to {@code password}
+     * (unless the password key is set, which wins), so the URL is safe to log as is.
+     */
+    public record Endpoint(String url, String user, Secret password) {
+        @Override
+        public String toString() {
+            return Masking.maskUrl(url) + " as " + user;
+        }
+    }
+
+    /** Every key's effective value, passwords masked: see {@link ConfigLoader#describe}. */
+    @Override
+    public String toString() {
+        return "RelayConfig{" + ConfigDescription.of(this) + "}";
+    }
+}

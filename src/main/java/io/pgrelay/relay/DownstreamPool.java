@@ -1,0 +1,30 @@
+package io.pgrelay.relay;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.pgrelay.config.RelayConfig;
+import java.time.Duration;
+
+/** The HikariCP pool of downstream connections. */
+final class DownstreamPool {
+    private DownstreamPool() {}
+
+    static HikariDataSource create(RelayConfig config) {
+        HikariConfig hikari = new HikariConfig();
+        hikari.setPoolName("pgrelay-downstream");
+        hikari.setJdbcUrl(config.downstream().url());
+        hikari.setUsername(config.downstream().user());
+        if (!config.downstream().password().isEmpty()) {
+            hikari.setPassword(config.downstream().password().reveal());
+        }
+        hikari.setMaximumPoolSize(config.downstreamPoolSize());
+        hikari.setMinimumIdle(1);
+        // The relay retries sessions itself; a downstream that is down at start is not fatal.
+        hikari.setInitializationFailTimeout(-1);
+        hikari.setConnectionTimeout(Duration.ofSeconds(10).toMillis());
+        hikari.addDataSourceProperty("ApplicationName", "pgrelay:" + config.relayName());
+        hikari.addDataSourceProperty("tcpKeepAlive", "true");
+        hikari.addDataSourceProperty("connectTimeout", "10");
+        return new HikariDataSource(hikari);
+    }
+}

@@ -1,0 +1,107 @@
+package io.pgrelay.relay;
+
+import io.pgrelay.apply.ApplyException;
+import io.pgrelay.checkpoint.CheckpointConflictException;
+import io.pgrelay.decode.MalformedMessageException;
+import java.sql.SQLException;
+import java.util.Set;
+
+/**
+ * Decides whether a failure is worth a reconnect or needs an operator. Permanent: bad
+ * credentials or privileges (class 28, 42501), objects that do not exist (publication,
+ * database, downstream table), server settings (wal_level), refused data, protocol errors.
+ * Everything else (connection loss, shutdown, slot in use, too many connections, deadlock) is
+ * retried with backoff: waiting can fix it.
+ */
+final class FailureClassifier {
+
+    private static final Set<String> PERMANENT_CLASSES = Set.of("28", "3D", "42", "0A", "22", "23", "58");
+    private static final Set<String> PERMANENT_STATES = Set.of(
+            "55000", // object_not_in_prerequisite_state: wal_level, slot of another database
+            "XX001", "XX002"); // data or index corrupted
+
+    private FailureClassifier() {}
+
+    static boolean isPermanent(Throwable failure) {
+        if (failure instanceof ApplyException || failure instanceof CheckpointConflictException
+                || failure instanceof MalformedMessageException) {
+            return true;
+        }
+        String state = sqlState(failure);
+        if (state == null) {
+            // I/O errors without a state are connection trouble; programming errors are not.
+            return !(firstSqlException(failure) != null || hasIoCause(failure));
+        }
+        return PERMANENT_STATES.contains(state) || PERMANENT_CLASSES.contains(state.substring(0, 2));
+    }
+
+    /** The first SQLSTATE in the cause chain (Hikari wraps the driver's error). */
+    static String sqlState(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql && sql.getSQLState() != null && sql.getSQLState().length() == 5) {
+                return sql.getSQLState();
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return null;
+    }
+
+    private static SQLException firstSqlException(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof SQLException sql) {
+                return sql;
+            }
+        }
+        return null;
+    }
+
+    private static boolean hasIoCause(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The innermost useful message, one line. */
+    static String describe(Throwable failure) {
+        Throwable best = failure;
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof SQLException && t.getMessage() != null) {
+                best = t;
+                if (((SQLException) t).getSQLState() != null) {
+                    break;
+                }
+            }
+        }
+        if (failure instanceof ApplyException) {
+            best = failure;
+        }
+        String message = best.getMessage() == null ? best.getClass().getSimpleName() : best.getMessage();
+        int newline = message.indexOf('\n');
+        return newline < 0 ? message : message.substring(0, newline);
+    }
+
+    /** How to fix a permanent failure, or null when the message says it already. */
+    static String advice(Side side, Throwable failure) {
+        String state = sqlState(failure);
+        if (state == null || failure instanceof ApplyException) {
+            return null;
+        }
+        if (state.startsWith("28")) {
+            return "check " + side + ".user and " + side + ".password, and pg_hba.conf on the " + side + " server";
+        }
+        return switch (state) {
+            case "3D000" -> "check the database name in " + side + ".url";
+            case "42501" -> side == Side.UPSTREAM
+                    ? "use an upstream role with the REPLICATION attribute (ALTER ROLE ... REPLICATION)"
+                    : "grant the downstream role INSERT, UPDATE, DELETE, TRUNCATE on the tables and CREATE on the database";
+            case "55000" -> "set wal_level=logical on the upstream, and use a slot created in the database of upstream.url";
+            case "58P01" -> "the pgoutput plugin is missing on the upstream server";
+            default -> null;
+        };
+    }
+}

@@ -1,0 +1,128 @@
+package io.pgrelay.relay;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.pgrelay.apply.ApplyListener;
+import io.pgrelay.cli.ExitCode;
+import io.pgrelay.config.RelayConfig;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs sessions until told to stop: a failure that waiting can fix is retried with capped
+ * exponential backoff, one log line per attempt; a failure that needs an operator stops the
+ * relay with a message saying what to fix. Either way the relay stops at its last checkpoint.
+ *
+ * <p>{@link #requestStop()} and {@link #awaitStopped} may be called from any thread (signal
+ * handlers); {@link #run()} runs on one thread.
+ */
+public final class Relay {
+
+    private static final Logger log = LoggerFactory.getLogger(Relay.class);
+    /** A session that streamed this long counts as healthy: the next failure starts the backoff over. */
+    private static final Duration HEALTHY_SESSION = Duration.ofSeconds(30);
+
+    private final RelayConfig config;
+    private final ApplyListener listener;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final Object sleeper = new Object();
+    private volatile boolean stopRequested;
+    private volatile RelaySession current;
+
+    public Relay(RelayConfig config, ApplyListener listener) {
+        this.config = config;
+        this.listener = listener;
+    }
+
+    /** Runs until stopped; returns the process exit code. */
+    public int run() {
+        try (HikariDataSource downstream = DownstreamPool.create(config)) {
+            return runSessions(downstream);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return ExitCode.OK;
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private int runSessions(HikariDataSource downstream) throws InterruptedException {
+        Backoff backoff = new Backoff(config.retryInitialBackoff(), config.retryMaxBackoff());
+        while (!stopRequested) {
+            long started = System.nanoTime();
+            RelaySession session = new RelaySession(config, downstream, () -> stopRequested, listener);
+            current = session;
+            try {
+                session.run();
+                log.info("stopped cleanly at the last checkpoint");
+                return ExitCode.OK;
+            } catch (SessionFailure failure) {
+                if (FailureClassifier.isPermanent(failure.getCause())) {
+                    logPermanent(failure);
+                    return ExitCode.FAILURE;
+                }
+                if (System.nanoTime() - started >= HEALTHY_SESSION.toNanos()) {
+                    backoff.reset();
+                }
+                Duration delay = backoff.next();
+                log.warn("{} failed{}: {}; reconnecting in {} ms (attempt {})", failure.side(),
+                        stateOf(failure), FailureClassifier.describe(failure.getCause()), delay.toMillis(),
+                        backoff.attempts());
+                sleepUnlessStopped(delay);
+            } finally {
+                current = null;
+            }
+        }
+        log.info("stopped cleanly at the last checkpoint");
+        return ExitCode.OK;
+    }
+
+    private static void logPermanent(SessionFailure failure) {
+        Throwable cause = failure.getCause();
+        String advice = FailureClassifier.advice(failure.side(), cause);
+        log.error("{} failure{}, stopping at the last checkpoint: {}{}", failure.side(), stateOf(failure),
+                FailureClassifier.describe(cause), advice == null ? "" : "; " + advice);
+        if (!(cause instanceof java.sql.SQLException) && FailureClassifier.sqlState(cause) == null
+                && !(cause instanceof io.pgrelay.apply.ApplyException)) {
+            log.debug("failure detail", cause);
+        }
+    }
+
+    private static String stateOf(SessionFailure failure) {
+        String state = FailureClassifier.sqlState(failure.getCause());
+        return state == null ? "" : " (SQLSTATE " + state + ")";
+    }
+
+    /** True while a session streams from the upstream (for readiness). */
+    public boolean isStreaming() {
+        RelaySession session = current;
+        return session != null && session.isStreaming();
+    }
+
+    /** Asks the relay to finish the current transaction, commit, send final feedback and return. */
+    public void requestStop() {
+        stopRequested = true;
+        synchronized (sleeper) {
+            sleeper.notifyAll();
+        }
+    }
+
+    public boolean awaitStopped(Duration timeout) throws InterruptedException {
+        return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void sleepUnlessStopped(Duration delay) throws InterruptedException {
+        long deadline = System.nanoTime() + delay.toNanos();
+        synchronized (sleeper) {
+            while (!stopRequested) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                TimeUnit.NANOSECONDS.timedWait(sleeper, left);
+            }
+        }
+    }
+}

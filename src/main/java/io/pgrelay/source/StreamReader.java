@@ -1,0 +1,119 @@
+package io.pgrelay.source;
+
+import io.pgrelay.checkpoint.Checkpoint;
+import io.pgrelay.decode.PgOutputDecoder;
+import io.pgrelay.decode.PgOutputMessage;
+import java.nio.ByteBuffer;
+import java.sql.SQLException;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+
+/**
+ * Reads the upstream's pgoutput stream, decodes it, and hands each message to the apply
+ * queue in order.
+ *
+ * <h2>Thread contract</h2>
+ * One thread, the stream thread, runs {@link #run} and is the only thread that touches the
+ * {@link PGReplicationStream}: read, status updates, close. Other threads never call the
+ * stream; they talk to this thread through {@link StreamPositions} (the apply thread
+ * publishes the durable checkpoint there, this thread turns it into flush feedback) and
+ * through the {@code keepRunning} flag.
+ *
+ * <p>Feedback: the flushed and applied positions sent upstream are the durable checkpoint and
+ * nothing else, so the upstream slot never moves past what the downstream holds. pgjdbc answers
+ * keepalives that request a reply and sends a status update every status interval, also when
+ * idle, as long as this loop keeps calling {@code readPending}; while the apply queue is full
+ * the loop sends status updates itself so the upstream does not time the connection out.
+ */
+public final class StreamReader {
+
+    /** Don't send feedback more often than this: one status message per commit is wasteful. */
+    private static final long FEEDBACK_MIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long MAX_IDLE_SLEEP_MILLIS = 10;
+
+    private final PGReplicationStream stream;
+    private final PgOutputDecoder decoder;
+    private final BlockingQueue<PgOutputMessage> applyQueue;
+    private final StreamPositions positions;
+    private final long statusIntervalNanos;
+
+    private LogSequenceNumber reportedFlush = LogSequenceNumber.INVALID_LSN;
+    private long lastForcedFeedback = System.nanoTime();
+    private boolean feedbackUnsent;
+
+    public StreamReader(PGReplicationStream stream, PgOutputDecoder decoder, BlockingQueue<PgOutputMessage> applyQueue,
+                        StreamPositions positions, long statusIntervalNanos) {
+        this.stream = stream;
+        this.decoder = decoder;
+        this.applyQueue = applyQueue;
+        this.positions = positions;
+        this.statusIntervalNanos = statusIntervalNanos;
+        Checkpoint start = positions.durable();
+        if (!start.isNone()) {
+            // Without this the first status update would carry an invalid flush position.
+            stream.setFlushedLSN(start.endLsn());
+            stream.setAppliedLSN(start.endLsn());
+            reportedFlush = start.endLsn();
+        }
+    }
+
+    /**
+     * Reads until {@code keepRunning} turns false, then sends final feedback. Throws on a
+     * stream failure; the caller ends the session.
+     */
+    public void run(BooleanSupplier keepRunning) throws SQLException, InterruptedException {
+        long idleSleep = 0;
+        while (keepRunning.getAsBoolean()) {
+            ByteBuffer data = stream.readPending();
+            if (data == null) {
+                // Nothing buffered: every message read so far is queued, so the upstream's
+                // position is a safe idle position for apply.
+                positions.upstreamEnd(stream.getLastReceiveLSN());
+                sendFeedback(false);
+                idleSleep = Math.min(MAX_IDLE_SLEEP_MILLIS, idleSleep + 1);
+                Thread.sleep(idleSleep);
+                continue;
+            }
+            idleSleep = 0;
+            handOff(decoder.decode(data), keepRunning);
+            sendFeedback(false);
+        }
+        sendFeedback(true);
+    }
+
+    private void handOff(PgOutputMessage message, BooleanSupplier keepRunning) throws SQLException, InterruptedException {
+        while (!applyQueue.offer(message, 100, TimeUnit.MILLISECONDS)) {
+            if (!keepRunning.getAsBoolean()) {
+                return;
+            }
+            // Apply is behind: we are not reading, so pgjdbc will not answer keepalives for us.
+            if (System.nanoTime() - lastForcedFeedback >= statusIntervalNanos) {
+                forceFeedback();
+            }
+        }
+    }
+
+    /** Passes a newly durable checkpoint upstream, at most every 100 ms, and always when forced. */
+    private void sendFeedback(boolean force) throws SQLException {
+        LogSequenceNumber flushed = positions.durable().endLsn();
+        if (Long.compareUnsigned(flushed.asLong(), reportedFlush.asLong()) > 0) {
+            stream.setFlushedLSN(flushed);
+            stream.setAppliedLSN(flushed);
+            reportedFlush = flushed;
+            feedbackUnsent = true;
+        }
+        boolean due = System.nanoTime() - lastForcedFeedback >= FEEDBACK_MIN_INTERVAL_NANOS;
+        if (force || (feedbackUnsent && due)) {
+            forceFeedback();
+        }
+    }
+
+    private void forceFeedback() throws SQLException {
+        stream.forceUpdateStatus();
+        lastForcedFeedback = System.nanoTime();
+        feedbackUnsent = false;
+    }
+}

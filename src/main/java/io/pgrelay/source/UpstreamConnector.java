@@ -1,0 +1,112 @@
+package io.pgrelay.source;
+
+import io.pgrelay.config.RelayConfig;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.postgresql.PGConnection;
+import org.postgresql.PGProperty;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Opens the upstream replication connection, checks the publications, creates the slot when
+ * it is missing, and starts a pgoutput stream. Works the same against PostgreSQL and against a
+ * parent relay's feed: only the replication protocol and a catalog query are used.
+ */
+public final class UpstreamConnector {
+
+    private static final Logger log = LoggerFactory.getLogger(UpstreamConnector.class);
+    private static final String DUPLICATE_OBJECT = "42710";
+
+    private final RelayConfig config;
+
+    public UpstreamConnector(RelayConfig config) {
+        this.config = config;
+    }
+
+    /** A logical replication connection ({@code replication=database}). */
+    public Connection connect() throws SQLException {
+        Properties props = new Properties();
+        PGProperty.USER.set(props, config.upstream().user());
+        if (!config.upstream().password().isEmpty()) {
+            PGProperty.PASSWORD.set(props, config.upstream().password().reveal());
+        }
+        PGProperty.REPLICATION.set(props, "database");
+        PGProperty.ASSUME_MIN_SERVER_VERSION.set(props, "10");
+        PGProperty.PREFER_QUERY_MODE.set(props, "simple");
+        PGProperty.APPLICATION_NAME.set(props, "pgrelay:" + config.relayName());
+        PGProperty.TCP_KEEP_ALIVE.set(props, true);
+        PGProperty.CONNECT_TIMEOUT.set(props, 10);
+        return DriverManager.getConnection(config.upstream().url(), props);
+    }
+
+    /** Fails with a clear message when a configured publication does not exist upstream. */
+    public void checkPublications(Connection connection) throws SQLException {
+        Set<String> existing = new HashSet<>();
+        try (Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT pubname FROM pg_catalog.pg_publication")) {
+            while (rs.next()) {
+                existing.add(rs.getString(1));
+            }
+        }
+        List<String> missing = new ArrayList<>(config.publications());
+        missing.removeAll(existing);
+        if (!missing.isEmpty()) {
+            throw new SQLException("publication " + String.join(", ", missing) + " does not exist on the upstream: "
+                    + "create it there (CREATE PUBLICATION ... FOR TABLE ...) or fix upstream.publications", "42704");
+        }
+    }
+
+    /** Creates the logical slot with pgoutput unless it exists. */
+    public void ensureSlot(Connection connection) throws SQLException {
+        try {
+            connection.unwrap(PGConnection.class).getReplicationAPI()
+                    .createReplicationSlot()
+                    .logical()
+                    .withSlotName(config.upstreamSlot())
+                    .withOutputPlugin("pgoutput")
+                    .make();
+            log.info("created replication slot {} on the upstream", config.upstreamSlot());
+        } catch (SQLException e) {
+            if (!DUPLICATE_OBJECT.equals(e.getSQLState())) {
+                throw e;
+            }
+        }
+    }
+
+    /**
+     * Starts streaming from {@code start}. PostgreSQL starts at the slot's confirmed position
+     * when that is later; transactions the checkpoint covers are skipped by apply.
+     */
+    public PGReplicationStream start(Connection connection, LogSequenceNumber start) throws SQLException {
+        return connection.unwrap(PGConnection.class).getReplicationAPI()
+                .replicationStream()
+                .logical()
+                .withSlotName(config.upstreamSlot())
+                .withStartPosition(start)
+                .withSlotOption("proto_version", String.valueOf(config.protoVersion()))
+                .withSlotOption("publication_names", publicationNames())
+                .withStatusInterval((int) config.statusInterval().toMillis(), TimeUnit.MILLISECONDS)
+                .start();
+    }
+
+    /** pgoutput splits the list like identifiers: quote each so case and commas survive. */
+    private String publicationNames() {
+        List<String> quoted = new ArrayList<>();
+        for (String name : config.publications()) {
+            quoted.add('"' + name.replace("\"", "\"\"") + '"');
+        }
+        return String.join(",", quoted);
+    }
+}

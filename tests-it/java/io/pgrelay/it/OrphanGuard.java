@@ -1,0 +1,49 @@
+package io.pgrelay.it;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A tiny shell loop, one per server, that shuts the server down if the test JVM disappears
+ * without running its shutdown hooks (SIGKILL, {@code Runtime.halt}, a Surefire fork timeout).
+ * It also ends by itself once the cluster's work directory is deleted by a normal close.
+ */
+final class OrphanGuard {
+
+    private static final String SCRIPT = String.join("\n",
+            "trap '' INT HUP",
+            "while [ -d \"/proc/$1\" ] && [ -d \"$2\" ]; do sleep 1; done",
+            "[ -d \"$2\" ] || exit 0",
+            "\"$4\" -D \"$3\" -m immediate -w -t 30 stop",
+            "rm -rf -- \"$2\"");
+
+    private final Process process;
+
+    private OrphanGuard(Process process) {
+        this.process = process;
+    }
+
+    static OrphanGuard watch(ServerUser user, Path pgCtl, Path dataDir, Path workDir) {
+        String jvmPid = Long.toString(ProcessHandle.current().pid());
+        List<String> command = user.command(List.of("sh", "-c", SCRIPT, "pgrelay-orphan-guard",
+                jvmPid, workDir.toString(), dataDir.toString(), pgCtl.toString()));
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .directory(workDir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        Commands.scrubEnvironment(builder.environment());
+        try {
+            return new OrphanGuard(builder.start());
+        } catch (IOException e) {
+            throw new PgClusterException("cannot start the orphan guard for " + dataDir, e);
+        }
+    }
+
+    /** Ends the loop; only to be called once the server is stopped. */
+    void dismiss() {
+        process.descendants().forEach(ProcessHandle::destroy);
+        process.destroy();
+    }
+}
