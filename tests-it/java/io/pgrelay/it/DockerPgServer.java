@@ -2,7 +2,6 @@ package io.pgrelay.it;
 
 import com.github.dockerjava.api.DockerClient;
 import java.nio.file.Path;
-import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -95,7 +94,8 @@ final class DockerPgServer implements PgServer {
         String url = "jdbc:postgresql://" + HOST + ":" + port + "/postgres?connectTimeout=5";
         SQLException last = null;
         while (System.nanoTime() < deadline) {
-            try (Connection ignored = DriverManager.getConnection(url, superuser, password)) {
+            try {
+                DriverManager.getConnection(url, superuser, password).close();
                 return;
             } catch (SQLException e) {
                 last = e;

@@ -103,8 +103,8 @@ final class EmbeddedPgBinaries {
             return;
         }
         Path lockFile = cacheRoot.resolve(home.getFileName() + ".lock");
-        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock ignored = lockWithin(channel, LOCK_TIMEOUT, lockFile)) {
+        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            lockWithin(channel, LOCK_TIMEOUT, lockFile); // released when the channel closes
             if (isMarkedWith(marker, stamp)) {
                 return; // another JVM finished while we waited
             }

@@ -30,7 +30,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Properties;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -64,6 +63,7 @@ public final class ConfigLoader {
      * Loads {@code file} overridden by {@code env} (pass {@code System.getenv()}); logs each
      * warning once at WARN.
      *
+     * @param file the properties file; {@code null} (no {@code -c}) is reported as a problem
      * @throws ConfigException listing every problem, the missing or unreadable file included
      */
     public static RelayConfig load(Path file, Map<String, String> env) {
@@ -77,8 +77,11 @@ public final class ConfigLoader {
 
     /** As {@link #load} but logs nothing: the warnings are returned (and carried by a thrown exception). */
     public static Result loadWithWarnings(Path file, Map<String, String> env) {
-        Objects.requireNonNull(file, "file");
         Problems problems = new Problems();
+        if (file == null) {
+            problems.add("no config file given: pass -c FILE or set PGRELAY_CONFIG");
+            return build(new Properties(), "no file", env, problems, false);
+        }
         Properties properties = ConfigFile.read(file, problems);
         boolean fileRead = properties != null;
         return build(fileRead ? properties : new Properties(), file.toString(), env, problems, fileRead);

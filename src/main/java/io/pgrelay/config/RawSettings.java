@@ -15,6 +15,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 
 /**
  * The text of every key after merging its sources, before any parsing: the config file, the
@@ -90,6 +91,9 @@ final class RawSettings {
                 : " in " + sourceName;
     }
 
+    /** Dotted words, as every key is; a bare line not shaped so is not echoed back. */
+    private static final Pattern KEY_SHAPE = Pattern.compile("[A-Za-z][A-Za-z0-9_-]*(\\.[A-Za-z0-9_-]+)+");
+
     /** What one source says: values of keys, and paths of {@code KEY.file} value files, both by key name. */
     private record Layer(Map<String, RawValue> direct, Map<String, RawValue> references) {
 
@@ -102,7 +106,7 @@ final class RawSettings {
                 } else if (baseKey(key).isPresent()) {
                     layer.references.put(baseKey(key).get().name(), value);
                 } else {
-                    problems.add(unknownKey(key, sourceName));
+                    problems.add(unknownKey(key, value.value(), sourceName));
                 }
             }
             return layer;
@@ -140,7 +144,12 @@ final class RawSettings {
             return ConfigKeys.find(key.substring(0, key.length() - KeySpec.FILE_SUFFIX.length()));
         }
 
-        private static String unknownKey(String key, String sourceName) {
+        private static String unknownKey(String key, String value, String sourceName) {
+            if (value.isBlank() && !KEY_SHAPE.matcher(key).matches()) {
+                // A bare line, likely a password pasted on its own: Properties makes it a key.
+                return "an entry in " + sourceName + " is not shaped like a key (not shown: it may be a secret): "
+                        + "write each setting as KEY=VALUE with a key from the configuration reference";
+            }
             List<String> known = new ArrayList<>();
             for (KeySpec spec : ConfigKeys.all()) {
                 known.add(spec.name());

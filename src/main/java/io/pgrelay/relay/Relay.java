@@ -30,6 +30,7 @@ public final class Relay {
     private final Object sleeper = new Object();
     private volatile boolean stopRequested;
     private volatile RelaySession current;
+    private volatile String failure;
 
     public Relay(RelayConfig config, ApplyListener listener) {
         this.config = config;
@@ -60,7 +61,7 @@ public final class Relay {
                 return ExitCode.OK;
             } catch (SessionFailure failure) {
                 if (FailureClassifier.isPermanent(failure.getCause())) {
-                    logPermanent(failure);
+                    this.failure = logPermanent(failure);
                     return ExitCode.FAILURE;
                 }
                 if (System.nanoTime() - started >= HEALTHY_SESSION.toNanos()) {
@@ -79,15 +80,20 @@ public final class Relay {
         return ExitCode.OK;
     }
 
-    private static void logPermanent(SessionFailure failure) {
+    /** Logs the one line an operator needs, and returns it. */
+    private static String logPermanent(SessionFailure failure) {
         Throwable cause = failure.getCause();
         String advice = FailureClassifier.advice(failure.side(), cause);
-        log.error("{} failure{}, stopping at the last checkpoint: {}{}", failure.side(), stateOf(failure),
-                FailureClassifier.describe(cause), advice == null ? "" : "; " + advice);
-        if (!(cause instanceof java.sql.SQLException) && FailureClassifier.sqlState(cause) == null
-                && !(cause instanceof io.pgrelay.apply.ApplyException)) {
-            log.debug("failure detail", cause);
-        }
+        String line = failure.side() + " failure" + stateOf(failure) + ", stopping at the last checkpoint: "
+                + FailureClassifier.describe(cause) + (advice == null ? "" : "; " + advice);
+        log.error(line);
+        log.debug("failure detail", cause);
+        return line;
+    }
+
+    /** The message of the permanent failure that stopped the relay, or null. */
+    public String failure() {
+        return failure;
     }
 
     private static String stateOf(SessionFailure failure) {

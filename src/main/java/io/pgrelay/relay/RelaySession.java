@@ -94,8 +94,7 @@ final class RelaySession {
         Connection connection = downstream.getConnection();
         try {
             store.ensureTable(connection);
-            Checkpoint checkpoint = store.read(connection);
-            connection.commit();
+            Checkpoint checkpoint = store.read(connection); // autocommit: the pool's default
             return new ChangeApplier(connection, store, checkpoint, config.conflictPolicy(),
                     config.applyBatchSize(), listener);
         } catch (SQLException | RuntimeException e) {

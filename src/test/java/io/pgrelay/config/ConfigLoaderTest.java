@@ -368,6 +368,12 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void noConfigFileGivenIsAProblem() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(null, Map.of()));
+        assertEquals(List.of("no config file given: pass -c FILE or set PGRELAY_CONFIG"), e.problems());
+    }
+
+    @Test
     void directoryAsConfigFileIsAProblem(@TempDir Path dir) {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir, Map.of()));
         assertEquals(List.of("config file " + dir + " is a directory: pass -c FILE with the path of the properties file"),

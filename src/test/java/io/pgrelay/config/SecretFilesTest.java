@@ -66,7 +66,9 @@ class SecretFilesTest {
     void worksForAnyKeyNotOnlySecrets() throws IOException {
         Path url = secretFile("jdbc:postgresql://from-file/app\n");
         Path size = secretFile("12\n");
-        RelayConfig c = load(minimalWith("upstream.url.file", url.toString(), "apply.batch-size.file", size.toString()));
+        Properties p = minimalWith("upstream.url.file", url.toString(), "apply.batch-size.file", size.toString());
+        p.remove("upstream.url");
+        RelayConfig c = load(p);
         assertEquals("jdbc:postgresql://from-file/app", c.upstream().url());
         assertEquals(12, c.applyBatchSize());
     }

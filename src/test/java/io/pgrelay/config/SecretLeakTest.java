@@ -77,6 +77,17 @@ class SecretLeakTest {
     }
 
     @Test
+    void aPasswordPastedOnItsOwnLineIsNotEchoed() {
+        ConfigException e = failing(minimalWith("KeyPw3!#", "", "colour", "blue"));
+        assertEquals(List.of(
+                "an entry in the configuration is not shaped like a key (not shown: it may be a secret): "
+                        + "write each setting as KEY=VALUE with a key from the configuration reference",
+                "colour: unknown key in the configuration: "
+                        + "remove it or correct its spelling (see the configuration reference)"),
+                e.problems());
+    }
+
+    @Test
     void noProblemMessageCarriesASecret(@TempDir Path dir) throws IOException {
         Path badUrlFile = dir.resolve("url");
         Files.writeString(badUrlFile, "http://x?password=FilePw5\n");
