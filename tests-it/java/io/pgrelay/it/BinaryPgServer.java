@@ -37,7 +37,7 @@ final class BinaryPgServer implements PgServer {
     private final Path workDir;
     private final Path dataDir;
     private final Map<String, String> settings;
-    private int port;
+    private volatile int port;
     private boolean everStarted;
     private OrphanGuard orphanGuard;
 
@@ -100,7 +100,7 @@ final class BinaryPgServer implements PgServer {
                 "--auth-local=trust", "--auth-host=scram-sha-256",
                 "-E", "UTF8", "--locale=C"));
         if ("off".equals(settings.get("fsync"))) {
-            initdb.add("--no-sync"); // the same durability trade as fsync=off, and it halves initdb time
+            initdb.add("--no-sync"); // the same durability trade as fsync=off, minus initdb's many fsyncs
         }
         try {
             Commands.runOrThrow(user.command(initdb), workDir, INITDB_TIMEOUT);

@@ -56,7 +56,11 @@ final class DockerPgServer implements PgServer {
     @Override
     public void start() {
         if (!everStarted) {
-            container.start();
+            try {
+                container.start();
+            } catch (RuntimeException e) {
+                throw new PgClusterException("postgres container did not start\n--- server log tail ---\n" + logTail(), e);
+            }
             everStarted = true;
             return;
         }

@@ -118,12 +118,12 @@ final class EmbeddedPgBinaries {
         return Files.isRegularFile(marker) && Files.readString(marker, StandardCharsets.UTF_8).equals(stamp);
     }
 
-    private static FileLock lockWithin(FileChannel channel, Duration timeout, Path lockFile) throws IOException {
+    private static void lockWithin(FileChannel channel, Duration timeout, Path lockFile) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             FileLock lock = channel.tryLock();
             if (lock != null) {
-                return lock;
+                return;
             }
             if (System.nanoTime() > deadline) {
                 throw new PgClusterException("another process held " + lockFile + " for over "

@@ -13,7 +13,9 @@ final class OrphanGuard {
 
     private static final String SCRIPT = String.join("\n",
             "trap '' INT HUP",
-            "while [ -d \"/proc/$1\" ] && [ -d \"$2\" ]; do sleep 1; done",
+            // /proc works even when the JVM is root and this loop is not; kill -0 covers systems without /proc.
+            "jvm_alive() { [ -d \"/proc/$1\" ] || kill -0 \"$1\" 2>/dev/null; }",
+            "while jvm_alive \"$1\" && [ -d \"$2\" ]; do sleep 1; done",
             "[ -d \"$2\" ] || exit 0",
             "\"$4\" -D \"$3\" -m immediate -w -t 30 stop",
             "rm -rf -- \"$2\"");

@@ -42,6 +42,11 @@ public final class RelayRunner implements AutoCloseable {
         return exit.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** The one-line message of the permanent failure that stopped the relay, or null. */
+    public String failure() {
+        return relay.failure();
+    }
+
     public boolean hasExited() {
         return exit.isDone();
     }

@@ -1,0 +1,265 @@
+package io.pgrelay.apply;
+
+import static io.pgrelay.it.Eventually.assertReplicated;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgrelay.it.RelayRunner;
+import io.pgrelay.it.ReplicationPair;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The apply rules of DESIGN.md against real PostgreSQL. Each test has its own tables,
+ * publication and slot on one shared pair of clusters.
+ */
+@Timeout(120)
+class ApplyRulesIT {
+
+    private static final Duration CATCH_UP = Duration.ofSeconds(30);
+    private static final Duration START = Duration.ofSeconds(30);
+    private static ReplicationPair pair;
+
+    @BeforeAll
+    static void startClusters() throws Exception {
+        pair = ReplicationPair.start("rules");
+    }
+
+    @AfterAll
+    static void stopClusters() {
+        if (pair != null) {
+            pair.close();
+        }
+    }
+
+    private static RelayRunner relay(String name, String... overrides) {
+        Properties properties = pair.properties(name, name);
+        for (int i = 0; i < overrides.length; i += 2) {
+            properties.setProperty(overrides[i], overrides[i + 1]);
+        }
+        RelayRunner relay = RelayRunner.start(pair.config(properties));
+        try {
+            relay.awaitStreaming(START);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+        return relay;
+    }
+
+    @Test
+    void mixedCaseUnicodeAndKeywordNames() throws Exception {
+        pair.schema("CREATE SCHEMA \"Sch ema\"",
+                "CREATE TABLE \"Sch ema\".\"Ünï \"\"Tåble\"\"\" (\"Id\" int PRIMARY KEY, \"select\" text, \"Mixed Col\" int, \"ü\" text)");
+        pair.upstream("CREATE PUBLICATION names FOR TABLE \"Sch ema\".\"Ünï \"\"Tåble\"\"\"");
+        try (RelayRunner relay = relay("names")) {
+            pair.upstream("INSERT INTO \"Sch ema\".\"Ünï \"\"Tåble\"\"\" VALUES (1, 'a', 1, 'x'), (2, 'b', 2, 'y')",
+                    "UPDATE \"Sch ema\".\"Ünï \"\"Tåble\"\"\" SET \"select\" = 'c', \"Id\" = 3 WHERE \"Id\" = 1",
+                    "DELETE FROM \"Sch ema\".\"Ünï \"\"Tåble\"\"\" WHERE \"Id\" = 2");
+            assertReplicated(pair, "SELECT t::text FROM \"Sch ema\".\"Ünï \"\"Tåble\"\"\" t ORDER BY 1", CATCH_UP);
+        }
+    }
+
+    @Test
+    void everyReplicaIdentityKind() throws Exception {
+        pair.schema(
+                "CREATE TABLE ri_default (id int PRIMARY KEY, v text)",
+                "CREATE TABLE ri_index (a int NOT NULL, b text NOT NULL, v text)",
+                "CREATE UNIQUE INDEX ri_index_ab ON ri_index (a, b)",
+                "ALTER TABLE ri_index REPLICA IDENTITY USING INDEX ri_index_ab",
+                // FULL without a key, with duplicate rows, NULLs and types that have no '='.
+                "CREATE TABLE ri_full (a int, j json, p point, x xml, v text)",
+                "ALTER TABLE ri_full REPLICA IDENTITY FULL");
+        pair.upstream("CREATE PUBLICATION identities FOR TABLE ri_default, ri_index, ri_full");
+        try (RelayRunner relay = relay("identities")) {
+            pair.upstream(
+                    "INSERT INTO ri_default SELECT g, 'v' || g FROM generate_series(1, 50) g",
+                    "INSERT INTO ri_index SELECT g, 'k' || g, 'v' FROM generate_series(1, 50) g",
+                    "INSERT INTO ri_full VALUES (1, '{\"a\": 1}', '(1,2)', '<a/>', 'dup'), (1, '{\"a\": 1}', '(1,2)', '<a/>', 'dup'),"
+                            + " (NULL, NULL, NULL, NULL, NULL), (2, '[ 1 ]', '(0,0)', '<b>t</b>', 'x')",
+                    "UPDATE ri_default SET v = 'changed' WHERE id % 3 = 0",
+                    "DELETE FROM ri_default WHERE id % 5 = 0",
+                    "UPDATE ri_index SET v = 'changed', b = b || '!' WHERE a % 3 = 0",
+                    "DELETE FROM ri_index WHERE a % 5 = 0",
+                    // Changes exactly one of the two duplicates, as upstream did.
+                    "UPDATE ri_full SET v = 'one of two' WHERE ctid = (SELECT min(ctid) FROM ri_full WHERE v = 'dup')",
+                    "UPDATE ri_full SET v = 'was null' WHERE a IS NULL",
+                    "DELETE FROM ri_full WHERE a = 2");
+            assertReplicated(pair, "SELECT id, v FROM ri_default ORDER BY id", CATCH_UP);
+            assertReplicated(pair, "SELECT a, b, v FROM ri_index ORDER BY a", CATCH_UP);
+            assertReplicated(pair, "SELECT a, j::text, p::text, x::text, v FROM ri_full ORDER BY v, a", CATCH_UP);
+            assertEquals(3, pair.downstreamRows("SELECT * FROM ri_full").size());
+        }
+    }
+
+    @Test
+    void unchangedToastIsLeftAsIsAndPrimaryKeyChangesMoveTheRow() throws Exception {
+        pair.schema("CREATE TABLE toasty (id int PRIMARY KEY, small int, big text)");
+        pair.upstream("CREATE PUBLICATION toast FOR TABLE toasty");
+        try (RelayRunner relay = relay("toast")) {
+            // Random hex does not compress below the TOAST threshold: stored out of line.
+            pair.upstream("INSERT INTO toasty SELECT g, 0, (SELECT string_agg(md5(random()::text || h), '') "
+                    + "FROM generate_series(1, 400 + g) h) FROM generate_series(1, 5) g");
+            assertReplicated(pair, "SELECT id, small, md5(big) FROM toasty ORDER BY id", CATCH_UP);
+            // 'big' is not sent (unchanged TOAST): the downstream must keep its value.
+            pair.upstream("UPDATE toasty SET small = small + 1", "UPDATE toasty SET id = id + 100, small = 7 WHERE id = 1");
+            assertReplicated(pair, "SELECT id, small, md5(big), length(big) FROM toasty ORDER BY id", CATCH_UP);
+            assertEquals(List.of("101", "7"), pair.downstreamRows("SELECT id, small FROM toasty WHERE id = 101").get(0));
+        }
+    }
+
+    @Test
+    void truncateKeepsCascadeAndRestartIdentity() throws Exception {
+        pair.schema("CREATE TABLE parent (id serial PRIMARY KEY, v text)",
+                "CREATE TABLE other (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY)");
+        // Downstream only: a child that only CASCADE can empty.
+        pair.downstream("CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent)");
+        pair.upstream("CREATE PUBLICATION truncs FOR TABLE parent, other");
+        try (RelayRunner relay = relay("truncs")) {
+            pair.upstream("INSERT INTO parent (v) SELECT 'p' FROM generate_series(1, 10)",
+                    "INSERT INTO other SELECT FROM generate_series(1, 10)");
+            assertReplicated(pair, "SELECT count(*) FROM parent", CATCH_UP);
+            pair.downstream("INSERT INTO child VALUES (1, 1)", "SELECT setval('parent_id_seq', 500)", "SELECT setval('other_id_seq', 500)");
+
+            pair.upstream("TRUNCATE parent, other RESTART IDENTITY CASCADE", "INSERT INTO other VALUES (DEFAULT)");
+            assertReplicated(pair, "SELECT id FROM other ORDER BY id", CATCH_UP);
+            assertEquals(List.of(List.of("0")), pair.downstreamRows("SELECT count(*) FROM parent"));
+            assertEquals(List.of(List.of("0")), pair.downstreamRows("SELECT count(*) FROM child"), "CASCADE reached the child");
+            assertEquals(List.of(List.of("1", "f")), pair.downstreamRows("SELECT last_value, is_called FROM parent_id_seq"),
+                    "RESTART IDENTITY reset the downstream sequence");
+        }
+    }
+
+    @Test
+    void rolledBackWorkIsInvisibleAndCommitOrderIsKept() throws Exception {
+        pair.schema("CREATE TABLE ledger (id int PRIMARY KEY, v int)");
+        pair.upstream("CREATE PUBLICATION ledger FOR TABLE ledger");
+        try (RelayRunner relay = relay("ledger")) {
+            try (Connection c = pair.upstream.connect(ReplicationPair.DB); Statement s = c.createStatement()) {
+                c.setAutoCommit(false);
+                s.execute("INSERT INTO ledger VALUES (1, 1)");
+                c.rollback();
+                s.execute("INSERT INTO ledger VALUES (2, 2)");
+                s.execute("SAVEPOINT sp");
+                s.execute("INSERT INTO ledger VALUES (3, 3)");
+                s.execute("ROLLBACK TO SAVEPOINT sp");
+                s.execute("UPDATE ledger SET v = 20 WHERE id = 2");
+                c.commit();
+                // Many small transactions touching one row: only order makes the end state right.
+                for (int i = 0; i < 200; i++) {
+                    s.execute("UPDATE ledger SET v = " + i + " WHERE id = 2");
+                    c.commit();
+                }
+            }
+            assertReplicated(pair, "SELECT id, v FROM ledger ORDER BY id", CATCH_UP);
+            assertEquals(List.of(List.of("2", "199")), pair.downstreamRows("SELECT id, v FROM ledger"));
+        }
+    }
+
+    @Test
+    void conflictErrorStopsAtTheCheckpointNamingTableKeyAndLsn() throws Exception {
+        pair.schema("CREATE TABLE strict (id int PRIMARY KEY, v text)");
+        pair.upstream("CREATE PUBLICATION strict FOR TABLE strict");
+        pair.downstream("INSERT INTO strict VALUES (7, 'already here')");
+        try (RelayRunner relay = relay("strict")) {
+            pair.upstream("INSERT INTO strict VALUES (1, 'ok')");
+            assertReplicated(pair, "SELECT * FROM strict WHERE id = 1", CATCH_UP);
+            List<List<String>> before = checkpoint("strict");
+            pair.upstream("INSERT INTO strict VALUES (7, 'upstream')");
+            assertEquals(1, relay.awaitExit(CATCH_UP), "exit code 1 on a conflict");
+            String failure = relay.failure();
+            assertNotNull(failure);
+            assertTrue(failure.contains("\"public\".\"strict\"") && failure.contains("(id)=(7)") && failure.contains("LSN 0/"),
+                    "names table, key and LSN: " + failure);
+            assertEquals(before, checkpoint("strict"), "checkpoint stays at the last good transaction");
+        }
+        // The operator fixes the row; the relay resumes from its checkpoint and converges.
+        pair.downstream("DELETE FROM strict WHERE id = 7");
+        try (RelayRunner relay = relay("strict")) {
+            pair.upstream("UPDATE strict SET v = 'after fix' WHERE id = 1");
+            assertReplicated(pair, "SELECT * FROM strict ORDER BY id", CATCH_UP);
+        }
+    }
+
+    @Test
+    void conflictErrorOnUpdateOfMissingRow() throws Exception {
+        pair.schema("CREATE TABLE strict2 (id int PRIMARY KEY, v text)");
+        pair.upstream("CREATE PUBLICATION strict2 FOR TABLE strict2", "INSERT INTO strict2 VALUES (1, 'only upstream')");
+        try (RelayRunner relay = relay("strict2")) {
+            pair.upstream("UPDATE strict2 SET v = 'x' WHERE id = 1");
+            assertEquals(1, relay.awaitExit(CATCH_UP));
+            assertTrue(relay.failure().contains("(id)=(1)") && relay.failure().contains("does not exist downstream"),
+                    relay.failure());
+        }
+    }
+
+    @Test
+    void conflictSkipLeavesDownstreamRowsAlone() throws Exception {
+        pair.schema("CREATE TABLE lenient (id int PRIMARY KEY, v text)");
+        pair.upstream("CREATE PUBLICATION lenient FOR TABLE lenient", "INSERT INTO lenient VALUES (2, 'up only'), (3, 'up only')");
+        pair.downstream("INSERT INTO lenient VALUES (1, 'downstream wins')");
+        try (RelayRunner relay = relay("lenient", "apply.conflict", "skip")) {
+            pair.upstream("INSERT INTO lenient VALUES (1, 'upstream')", "UPDATE lenient SET v = 'u' WHERE id = 2",
+                    "DELETE FROM lenient WHERE id = 3", "INSERT INTO lenient VALUES (4, 'new')");
+            assertReplicated(pair, "SELECT * FROM lenient WHERE id = 4", CATCH_UP);
+            assertEquals(List.of(List.of("1", "downstream wins"), List.of("4", "new")),
+                    pair.downstreamRows("SELECT * FROM lenient ORDER BY id"));
+            assertTrue(!relay.hasExited(), "skip keeps the relay running");
+        }
+    }
+
+    @Test
+    void conflictUpsertMakesDownstreamEqualUpstream() throws Exception {
+        pair.schema("CREATE TABLE converge (id int PRIMARY KEY, v text, n numeric(10,2))");
+        pair.upstream("CREATE PUBLICATION converge FOR TABLE converge",
+                "INSERT INTO converge VALUES (2, 'up only', 2), (3, 'up only', 3)");
+        pair.downstream("INSERT INTO converge VALUES (1, 'stale', 0)");
+        try (RelayRunner relay = relay("converge", "apply.conflict", "upsert")) {
+            pair.upstream("INSERT INTO converge VALUES (1, 'upstream', 1.5)",
+                    "UPDATE converge SET v = 'updated' WHERE id = 2",
+                    "UPDATE converge SET id = 30, v = 'moved' WHERE id = 3",
+                    "DELETE FROM converge WHERE id = 99");
+            assertReplicated(pair, "SELECT * FROM converge ORDER BY id", CATCH_UP);
+        }
+    }
+
+    @Test
+    void missingDownstreamTableIsNamed() throws Exception {
+        pair.upstream("CREATE TABLE upstream_only (id int PRIMARY KEY)", "CREATE PUBLICATION missing FOR TABLE upstream_only");
+        try (RelayRunner relay = relay("missing")) {
+            pair.upstream("INSERT INTO upstream_only VALUES (1)");
+            assertEquals(1, relay.awaitExit(CATCH_UP));
+            assertTrue(relay.failure().contains("\"public\".\"upstream_only\" does not exist"), relay.failure());
+        }
+    }
+
+    @Test
+    void checkpointAndSlotMeetAfterACleanStop() throws Exception {
+        pair.schema("CREATE TABLE busy (id int PRIMARY KEY)");
+        pair.upstream("CREATE PUBLICATION busy FOR TABLE busy");
+        try (RelayRunner relay = relay("busy", "apply.group-changes", "100", "apply.batch-size", "7")) {
+            for (int i = 0; i < 20; i++) {
+                pair.upstream("INSERT INTO busy SELECT g FROM generate_series(" + (i * 100) + ", " + (i * 100 + 99) + ") g");
+            }
+            assertReplicated(pair, "SELECT count(*), sum(id) FROM busy", CATCH_UP);
+        }
+        List<List<String>> checkpoint = checkpoint("busy");
+        List<List<String>> slot = pair.upstreamRows("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'busy'");
+        assertEquals(slot.get(0).get(0), checkpoint.get(0).get(0), "upstream acknowledged exactly the downstream checkpoint");
+        List<List<String>> commitTimes = pair.upstreamRows("SELECT 1");
+        assertNotNull(commitTimes);
+        assertNotNull(checkpoint.get(0).get(1), "checkpoint carries the root commit time");
+    }
+
+    private static List<List<String>> checkpoint(String relayName) throws Exception {
+        return pair.downstreamRows("SELECT end_lsn::text, commit_time::text FROM pgrelay.checkpoint WHERE relay_name = '" + relayName + "'");
+    }
+}
