@@ -157,6 +157,19 @@ public final class ChangeApplier implements AutoCloseable {
         connection.rollback();
     }
 
+    /**
+     * True while the downstream connection works. A failure on a dead connection is a lost
+     * connection, whatever the driver threw on the way (pgjdbc can surface it as an assertion
+     * or an IllegalStateException mid-batch).
+     */
+    public boolean isConnectionValid() {
+        try {
+            return connection.isValid(5);
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
     @Override
     public void close() throws SQLException {
         batch.close();

@@ -1,5 +1,6 @@
 package io.pgrelay.relay;
 
+import io.pgrelay.apply.ApplyException;
 import io.pgrelay.apply.ApplyListener;
 import io.pgrelay.apply.ApplyWorker;
 import io.pgrelay.apply.ChangeApplier;
@@ -122,6 +123,11 @@ final class RelaySession {
         Thread applyThread = thread("pgrelay-apply", Side.DOWNSTREAM, () -> {
             try {
                 worker.run(() -> stopRequested.getAsBoolean() || failure.get() != null, () -> !streamDone);
+            } catch (ApplyException e) {
+                throw e;
+            } catch (Exception | AssertionError e) {
+                throw applier.isConnectionValid() ? e : new SQLException("downstream connection lost: " + e.getMessage(),
+                        "08006", e);
             } finally {
                 applyDone = true;
             }
@@ -135,7 +141,7 @@ final class RelaySession {
 
     @FunctionalInterface
     private interface Body {
-        void run() throws Exception;
+        void run() throws Throwable;
     }
 
     private Thread thread(String name, Side side, Body body) {

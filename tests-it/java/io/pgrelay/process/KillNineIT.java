@@ -1,0 +1,379 @@
+package io.pgrelay.process;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.pgrelay.it.ReplicationPair;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.Queue;
+import java.util.Random;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Exactly once under {@code kill -9}: a relay process is killed at random moments while a
+ * workload runs on the upstream — single-row, multi-statement and 2000-row transactions, so
+ * kills land between transactions, inside an upstream transaction being applied, and inside a
+ * downstream group of several upstream transactions. Each kill is followed by a restart. In the
+ * end the downstream must equal the upstream: every counter increment applied exactly once
+ * (a lost or doubled UPDATE shows in {@code counters.n}), and the insert-only {@code events} log
+ * gapless (a doubled INSERT would hit the primary key and, with {@code apply.conflict=error},
+ * stop the relay loudly).
+ *
+ * <p>The random schedule is seeded; the seed is printed and can be replayed with
+ * {@code -Dpgrelay.it.seed=N}.
+ */
+class KillNineIT {
+
+    private static final String SLOT = "kill_nine";
+    private static final String PUBLICATION = "kill_nine_pub";
+    private static final int COUNTERS = 20;
+    private static final Duration WORKLOAD = Duration.ofSeconds(27);
+    private static final Duration CATCH_UP = Duration.ofSeconds(90);
+    /** The relay's shutdown.timeout is 20 s (ReplicationPair); exit must come within it plus JVM exit. */
+    private static final Duration SHUTDOWN_BOUND = Duration.ofSeconds(25);
+    private static final int MIN_KILLS = 5;
+    private static final int LARGE_TRANSACTION_INCREMENTS = 2000;
+
+    private static final String COUNTERS_SQL = "SELECT id, n FROM counters ORDER BY id";
+    private static final String EVENTS_SQL = "SELECT count(*), min(id), max(id), sum(id) FROM events";
+    /** A log line at level ERROR (logback pattern: timestamp, level, thread, logger). */
+    private static final Pattern ERROR_LINE = Pattern.compile("^\\S+\\s+ERROR\\s");
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void killNineAtRandomMomentsNeitherLosesNorDoublesATransaction() throws Exception {
+        long seed = Long.getLong("pgrelay.it.seed", System.nanoTime());
+        System.out.println("KillNineIT: seed " + seed + " (replay with -Dpgrelay.it.seed=" + seed + ")");
+        Random schedule = new Random(seed);
+        Path runDir = RelayProcess.jar().getParent().resolve("relay-processes")
+                .resolve("KillNineIT-" + System.currentTimeMillis());
+
+        try (ReplicationPair pair = ReplicationPair.start("kill9")) {
+            pair.schema(
+                    "CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL)",
+                    "INSERT INTO counters SELECT g, 0 FROM generate_series(1, " + COUNTERS + ") g",
+                    "CREATE TABLE events (id bigint PRIMARY KEY, counter_id int, at timestamptz DEFAULT now())");
+            pair.upstream("CREATE PUBLICATION " + PUBLICATION + " FOR TABLE counters, events");
+
+            Properties config = pair.properties(SLOT, PUBLICATION);
+            config.setProperty("apply.conflict", "error");
+
+            List<RelayProcess> relays = new ArrayList<>();
+            Workload workload = new Workload(pair, new Random(seed * 31 + 7));
+            Thread workloadThread = new Thread(workload, "kill-nine-workload");
+            try {
+                RelayProcess relay = startRelay(relays, runDir, config);
+                awaitSlotActive(pair, relay, Duration.ofSeconds(60));
+
+                workloadThread.start();
+                long workloadEnd = System.nanoTime() + WORKLOAD.toNanos();
+                int kills = 0;
+                int killsWhileStreaming = 0;
+                int killsMidTransaction = 0;
+                while (true) {
+                    long pause = 1000 + schedule.nextInt(3001);
+                    long left = TimeUnit.NANOSECONDS.toMillis(workloadEnd - System.nanoTime());
+                    if (left < pause) {
+                        break;
+                    }
+                    Thread.sleep(pause);
+                    if (!relay.isAlive()) {
+                        fail("relay " + relay.name() + " exited by itself with code " + relay.exitCode()
+                                + " before kill " + (kills + 1) + "; log:\n" + relay.log());
+                    }
+                    if (!workload.errors.isEmpty()) {
+                        break; // reported below
+                    }
+                    if (relay.log().contains("streaming slot")) {
+                        killsWhileStreaming++;
+                    }
+                    boolean midTransaction = downstreamWriteInProgress(pair);
+                    relay.kill9();
+                    if (midTransaction) {
+                        killsMidTransaction++;
+                    }
+                    kills++;
+                    if (schedule.nextBoolean()) {
+                        Thread.sleep(schedule.nextInt(1000));
+                    }
+                    relay = startRelay(relays, runDir, config);
+                }
+                workload.stop = true;
+                workloadThread.join(TimeUnit.SECONDS.toMillis(60));
+                assertFalse(workloadThread.isAlive(), "workload did not stop within 60 s");
+                assertNoWorkloadErrors(workload);
+
+                // The relay started after the last kill is the final one: it must catch up.
+                long catchUpStarted = System.nanoTime();
+                awaitCaughtUp(pair, relay);
+                long catchUpMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - catchUpStarted);
+
+                // Upstream is what the workload committed; downstream is the same, exactly once.
+                long events = workload.nextEventId - 1;
+                List<List<String>> expectedCounters = new ArrayList<>();
+                for (int id = 1; id <= COUNTERS; id++) {
+                    expectedCounters.add(List.of(Integer.toString(id), Long.toString(workload.expected[id])));
+                }
+                List<List<String>> expectedEvents = List.of(List.of(Long.toString(events), "1", Long.toString(events),
+                        Long.toString(events * (events + 1) / 2)));
+                assertEquals(expectedCounters, pair.upstreamRows(COUNTERS_SQL), "upstream counters vs workload");
+                assertEquals(expectedEvents, pair.upstreamRows(EVENTS_SQL), "upstream events vs workload");
+                assertEquals(expectedCounters, pair.downstreamRows(COUNTERS_SQL),
+                        "downstream counters: an increment was lost or applied twice");
+                assertEquals(expectedEvents, pair.downstreamRows(EVENTS_SQL),
+                        "downstream events are not gapless 1.." + events);
+
+                // Clean stop: exit 0 within the bound, and the slot acknowledges exactly the checkpoint.
+                relay.term();
+                assertEquals(0, relay.waitFor(SHUTDOWN_BOUND), "exit code after SIGTERM; log:\n" + relay.log());
+                String checkpoint = awaitCheckpointEqualsSlot(pair);
+
+                for (RelayProcess each : relays) {
+                    assertCleanLog(each);
+                }
+                assertTrue(kills >= MIN_KILLS, "only " + kills + " kills happened: the schedule is broken");
+                assertTrue(killsWhileStreaming >= 3, "only " + killsWhileStreaming + " of " + kills
+                        + " kills landed while the relay was streaming");
+
+                System.out.printf("KillNineIT: seed=%d kills=%d (while streaming: %d, with an open downstream "
+                                + "write transaction: %d) relay processes=%d "
+                                + "transactions=%d (multi-statement %d, large %d) counter increments=%d events rows=%d "
+                                + "catch-up after workload=%d ms final checkpoint=%s%n",
+                        seed, kills, killsWhileStreaming, killsMidTransaction, relays.size(), workload.transactions,
+                        workload.multiTransactions, workload.largeTransactions, workload.increments, events,
+                        catchUpMillis, checkpoint);
+            } finally {
+                workload.stop = true;
+                workloadThread.join(TimeUnit.SECONDS.toMillis(30));
+                for (RelayProcess each : relays) {
+                    each.close();
+                }
+            }
+        }
+    }
+
+    private static RelayProcess startRelay(List<RelayProcess> relays, Path runDir, Properties config) {
+        RelayProcess relay = RelayProcess.start(String.format("relay-%02d", relays.size()), runDir, config);
+        relays.add(relay);
+        return relay;
+    }
+
+    /** True when the relay's downstream connection is inside a transaction that has written rows. */
+    private static boolean downstreamWriteInProgress(ReplicationPair pair) throws SQLException {
+        return !pair.downstreamRows("SELECT pid FROM pg_stat_activity WHERE application_name = 'pgrelay:" + SLOT
+                + "' AND backend_xid IS NOT NULL").isEmpty();
+    }
+
+    private static void awaitSlotActive(ReplicationPair pair, RelayProcess relay, Duration timeout) throws Exception {
+        boolean active = relay.await(() -> {
+            try {
+                return List.of(List.of("t")).equals(pair.upstreamRows(
+                        "SELECT active FROM pg_replication_slots WHERE slot_name = '" + SLOT + "'"));
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        }, timeout);
+        assertTrue(active, "slot " + SLOT + " not active within " + timeout.toSeconds() + " s; relay log:\n"
+                + relay.log());
+    }
+
+    /** Waits until both sides agree on both queries; fails fast with the log if the relay exits. */
+    private static void awaitCaughtUp(ReplicationPair pair, RelayProcess relay) throws Exception {
+        long deadline = System.nanoTime() + CATCH_UP.toNanos();
+        List<List<String>> upCounters = pair.upstreamRows(COUNTERS_SQL);
+        List<List<String>> upEvents = pair.upstreamRows(EVENTS_SQL);
+        List<List<String>> downCounters = null;
+        List<List<String>> downEvents = null;
+        while (System.nanoTime() < deadline) {
+            downCounters = pair.downstreamRows(COUNTERS_SQL);
+            downEvents = pair.downstreamRows(EVENTS_SQL);
+            if (upCounters.equals(downCounters) && upEvents.equals(downEvents)) {
+                return;
+            }
+            if (!relay.isAlive()) {
+                fail("final relay exited with code " + relay.exitCode() + " before catching up; log:\n" + relay.log());
+            }
+            Thread.sleep(200);
+        }
+        assertEquals(upEvents, downEvents, "events: downstream did not catch up within " + CATCH_UP.toSeconds()
+                + " s; relay log:\n" + relay.log());
+        assertEquals(upCounters, downCounters, "counters: downstream did not catch up within "
+                + CATCH_UP.toSeconds() + " s");
+    }
+
+    /**
+     * After a clean stop the upstream slot's confirmed_flush_lsn is exactly the downstream
+     * checkpoint: feedback never passed the durable checkpoint, and the final feedback reached it.
+     * Polls briefly: the walsender may still be processing the last status message.
+     */
+    private static String awaitCheckpointEqualsSlot(ReplicationPair pair) throws Exception {
+        String checkpointSql = "SELECT end_lsn::text FROM pgrelay.checkpoint WHERE relay_name = '" + SLOT + "'";
+        String slotSql = "SELECT confirmed_flush_lsn::text, active FROM pg_replication_slots WHERE slot_name = '"
+                + SLOT + "'";
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        List<List<String>> checkpoint;
+        List<List<String>> slot;
+        do {
+            checkpoint = pair.downstreamRows(checkpointSql);
+            slot = pair.upstreamRows(slotSql);
+            if (checkpoint.size() == 1 && slot.size() == 1 && "f".equals(slot.get(0).get(1))
+                    && Objects.equals(checkpoint.get(0).get(0), slot.get(0).get(0))) {
+                return checkpoint.get(0).get(0);
+            }
+            Thread.sleep(100);
+        } while (System.nanoTime() < deadline);
+        assertEquals(1, checkpoint.size(), "checkpoint row of relay " + SLOT + " on the downstream");
+        assertEquals(1, slot.size(), "slot " + SLOT + " on the upstream");
+        assertEquals("f", slot.get(0).get(1), "slot still active 10 s after the relay exited");
+        assertEquals(checkpoint.get(0).get(0), slot.get(0).get(0),
+                "upstream slot confirmed_flush_lsn vs downstream pgrelay.checkpoint end_lsn after a clean stop");
+        return checkpoint.get(0).get(0);
+    }
+
+    private static void assertCleanLog(RelayProcess relay) {
+        List<String> bad = new ArrayList<>();
+        for (String line : relay.logLines()) {
+            if (ERROR_LINE.matcher(line).find() || line.contains("23505") || line.contains("duplicate key")
+                    || line.startsWith("Exception in thread") || line.startsWith("\tat ")) {
+                bad.add(line);
+            }
+        }
+        assertTrue(bad.isEmpty(), relay.name() + " logged a failure or conflict:\n" + String.join("\n", bad)
+                + "\nfull log:\n" + relay.log());
+        assertTrue(relay.log().contains("starting"), relay.name() + " never started; log:\n" + relay.log());
+    }
+
+    private static void assertNoWorkloadErrors(Workload workload) {
+        if (!workload.errors.isEmpty()) {
+            AssertionError error = new AssertionError("the workload failed: " + workload.errors.peek());
+            workload.errors.forEach(error::addSuppressed);
+            throw error;
+        }
+    }
+
+    /**
+     * Transactions on the upstream. Every transaction increments counters and appends events with
+     * the next ids of a client-side sequence, so the expected end state is known exactly.
+     */
+    private static final class Workload implements Runnable {
+
+        final Queue<Throwable> errors = new ConcurrentLinkedQueue<>();
+        final long[] expected = new long[COUNTERS + 1];
+        final ReplicationPair pair;
+        final Random random;
+        volatile boolean stop;
+        /** Written by the workload thread only; read after it has been joined. */
+        long nextEventId = 1;
+        long transactions;
+        long multiTransactions;
+        long largeTransactions;
+        long increments;
+
+        Workload(ReplicationPair pair, Random random) {
+            this.pair = pair;
+            this.random = random;
+        }
+
+        @Override
+        public void run() {
+            try (Connection connection = pair.upstream.connect(ReplicationPair.DB);
+                 PreparedStatement increment = connection.prepareStatement(
+                         "UPDATE counters SET n = n + 1 WHERE id = ?");
+                 PreparedStatement event = connection.prepareStatement(
+                         "INSERT INTO events (id, counter_id) VALUES (?, ?)")) {
+                connection.setAutoCommit(false);
+                long nextLarge = System.nanoTime() + millis(1000 + random.nextInt(1500));
+                while (!stop) {
+                    long[] delta = new long[COUNTERS + 1];
+                    long firstEvent = nextEventId;
+                    long events;
+                    if (System.nanoTime() >= nextLarge) {
+                        events = large(increment, event, delta, firstEvent);
+                        largeTransactions++;
+                        nextLarge = System.nanoTime() + millis(1500 + random.nextInt(2000));
+                    } else if (random.nextInt(5) == 0) {
+                        events = 2 + random.nextInt(8);
+                        for (int i = 0; i < events; i++) {
+                            int id = randomCounter();
+                            increment(increment, id, delta);
+                            event(event, firstEvent + i, id);
+                        }
+                        multiTransactions++;
+                    } else {
+                        int id = randomCounter();
+                        increment(increment, id, delta);
+                        event(event, firstEvent, id);
+                        events = 1;
+                    }
+                    connection.commit();
+                    // Only now is the transaction part of the expected state.
+                    for (int id = 1; id <= COUNTERS; id++) {
+                        expected[id] += delta[id];
+                        increments += delta[id];
+                    }
+                    nextEventId = firstEvent + events;
+                    transactions++;
+                    if (transactions % 4 == 0) {
+                        Thread.sleep(1);
+                    }
+                }
+            } catch (Throwable t) {
+                errors.add(t);
+            }
+        }
+
+        /** 2000 increments in one transaction, with an event after every 100; returns the events appended. */
+        private long large(PreparedStatement increment, PreparedStatement event, long[] delta, long eventId)
+                throws SQLException {
+            long events = 0;
+            for (int i = 1; i <= LARGE_TRANSACTION_INCREMENTS; i++) {
+                int id = randomCounter();
+                increment.setInt(1, id);
+                increment.addBatch();
+                delta[id]++;
+                if (i % 100 == 0) {
+                    increment.executeBatch();
+                    event.setLong(1, eventId + events);
+                    event.setInt(2, id);
+                    event.executeUpdate();
+                    events++;
+                }
+            }
+            return events;
+        }
+
+        private void increment(PreparedStatement increment, int id, long[] delta) throws SQLException {
+            increment.setInt(1, id);
+            assertEquals(1, increment.executeUpdate(), "counter " + id + " missing upstream");
+            delta[id]++;
+        }
+
+        private void event(PreparedStatement event, long id, int counter) throws SQLException {
+            event.setLong(1, id);
+            event.setInt(2, counter);
+            event.executeUpdate();
+        }
+
+        private int randomCounter() {
+            return 1 + random.nextInt(COUNTERS);
+        }
+
+        private static long millis(long millis) {
+            return TimeUnit.MILLISECONDS.toNanos(millis);
+        }
+    }
+}
