@@ -1,0 +1,50 @@
+package io.pgrelay.relay;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgrelay.decode.MalformedMessageException;
+import java.io.EOFException;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(5)
+class FailureClassifierTest {
+
+    @Test
+    void waitingCanFixConnectionTrouble() {
+        for (String state : new String[] {"08006", "08001", "57P01", "53300", "55006", "40P01", "40001"}) {
+            assertFalse(FailureClassifier.isPermanent(new SQLException("x", state)), state);
+        }
+        assertFalse(FailureClassifier.isPermanent(new SQLException("io", (String) null, new EOFException())));
+    }
+
+    @Test
+    void anOperatorMustFixTheRest() {
+        for (String state : new String[] {"28P01", "28000", "3D000", "42501", "42704", "55000", "58P01", "0A000"}) {
+            assertTrue(FailureClassifier.isPermanent(new SQLException("x", state)), state);
+        }
+        assertTrue(FailureClassifier.isPermanent(new MalformedMessageException("bad")));
+        assertTrue(FailureClassifier.isPermanent(new IllegalStateException("bug")));
+    }
+
+    @Test
+    void findsTheStateThatHikariWraps() {
+        SQLException driver = new SQLException("password authentication failed for user \"x\"", "28P01");
+        SQLTransientConnectionException pool = new SQLTransientConnectionException("pool timeout", "28P01", driver);
+        assertEquals("28P01", FailureClassifier.sqlState(new RuntimeException(pool)));
+        assertTrue(FailureClassifier.isPermanent(pool));
+        assertTrue(FailureClassifier.advice(Side.UPSTREAM, pool).contains("upstream.password"));
+        assertNull(FailureClassifier.advice(Side.UPSTREAM, new SQLException("x", "08006")));
+    }
+
+    @Test
+    void describesInOneLine() {
+        SQLException e = new SQLException("first line\n  Detail: second", "23505");
+        assertEquals("first line", FailureClassifier.describe(new RuntimeException("wrapper", e)));
+    }
+}
