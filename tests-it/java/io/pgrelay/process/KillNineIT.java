@@ -19,6 +19,7 @@ import java.util.Queue;
 import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -47,6 +48,8 @@ class KillNineIT {
     private static final Duration SHUTDOWN_BOUND = Duration.ofSeconds(25);
     private static final int MIN_KILLS = 5;
     private static final int LARGE_TRANSACTION_INCREMENTS = 2000;
+    /** An aimed kill asks for a large transaction this long before its planned moment. */
+    private static final long AIM_LEAD_MILLIS = 600;
 
     private static final String COUNTERS_SQL = "SELECT id, n FROM counters ORDER BY id";
     private static final String EVENTS_SQL = "SELECT count(*), min(id), max(id), sum(id) FROM events";
@@ -84,13 +87,26 @@ class KillNineIT {
                 int kills = 0;
                 int killsWhileStreaming = 0;
                 int killsMidTransaction = 0;
-                while (true) {
+                int aimedKills = 0;
+                // One cycle, early on, stops the relay with SIGTERM instead: a clean stop under load.
+                int termCycle = schedule.nextInt(4);
+                String termStop = "none";
+                for (int cycle = 0; ; cycle++) {
                     long pause = 1000 + schedule.nextInt(3001);
                     long left = TimeUnit.NANOSECONDS.toMillis(workloadEnd - System.nanoTime());
-                    if (left < pause) {
+                    if (left < pause && kills >= MIN_KILLS) {
                         break;
                     }
-                    Thread.sleep(pause);
+                    boolean aimed = schedule.nextBoolean();
+                    if (aimed) {
+                        // Aim: have the workload commit a large transaction just before the kill,
+                        // so the kill lands while the relay applies it (or a group containing it).
+                        Thread.sleep(pause - AIM_LEAD_MILLIS);
+                        workload.awaitLargeCommit(Duration.ofMillis(AIM_LEAD_MILLIS * 3));
+                        Thread.sleep(schedule.nextInt(150));
+                    } else {
+                        Thread.sleep(pause);
+                    }
                     if (!relay.isAlive()) {
                         fail("relay " + relay.name() + " exited by itself with code " + relay.exitCode()
                                 + " before kill " + (kills + 1) + "; log:\n" + relay.log());
@@ -98,15 +114,22 @@ class KillNineIT {
                     if (!workload.errors.isEmpty()) {
                         break; // reported below
                     }
-                    if (relay.log().contains("streaming slot")) {
-                        killsWhileStreaming++;
+                    if (cycle == termCycle) {
+                        termStop = stopCleanlyUnderLoad(pair, relay);
+                    } else {
+                        if (relay.log().contains("streaming slot")) {
+                            killsWhileStreaming++;
+                        }
+                        boolean midTransaction = downstreamWriteInProgress(pair);
+                        relay.kill9();
+                        kills++;
+                        if (midTransaction) {
+                            killsMidTransaction++;
+                        }
+                        if (aimed) {
+                            aimedKills++;
+                        }
                     }
-                    boolean midTransaction = downstreamWriteInProgress(pair);
-                    relay.kill9();
-                    if (midTransaction) {
-                        killsMidTransaction++;
-                    }
-                    kills++;
                     if (schedule.nextBoolean()) {
                         Thread.sleep(schedule.nextInt(1000));
                     }
@@ -124,6 +147,14 @@ class KillNineIT {
 
                 // Upstream is what the workload committed; downstream is the same, exactly once.
                 long events = workload.nextEventId - 1;
+                System.out.printf("KillNineIT: seed=%d kills=%d (aimed just after a large transaction: %d, "
+                                + "while streaming: %d, with an open downstream write transaction: %d) SIGTERM under load: %s "
+                                + "relay processes=%d transactions=%d (multi-statement %d, large %d) counter increments=%d "
+                                + "events rows=%d catch-up after workload=%d ms%n",
+                        seed, kills, aimedKills, killsWhileStreaming, killsMidTransaction, termStop, relays.size(),
+                        workload.transactions, workload.multiTransactions, workload.largeTransactions,
+                        workload.increments, events, catchUpMillis);
+
                 List<List<String>> expectedCounters = new ArrayList<>();
                 for (int id = 1; id <= COUNTERS; id++) {
                     expectedCounters.add(List.of(Integer.toString(id), Long.toString(workload.expected[id])));
@@ -141,21 +172,17 @@ class KillNineIT {
                 relay.term();
                 assertEquals(0, relay.waitFor(SHUTDOWN_BOUND), "exit code after SIGTERM; log:\n" + relay.log());
                 String checkpoint = awaitCheckpointEqualsSlot(pair);
+                System.out.println("KillNineIT: clean stop at checkpoint " + checkpoint + " = slot confirmed_flush_lsn");
 
                 for (RelayProcess each : relays) {
                     assertCleanLog(each);
                 }
+                assertTrue(relay.log().contains("streaming slot"), "the final relay never streamed; log:\n" + relay.log());
                 assertTrue(kills >= MIN_KILLS, "only " + kills + " kills happened: the schedule is broken");
                 assertTrue(killsWhileStreaming >= 3, "only " + killsWhileStreaming + " of " + kills
                         + " kills landed while the relay was streaming");
+                assertTrue(killsMidTransaction >= 1, "no kill landed inside a downstream write transaction");
 
-                System.out.printf("KillNineIT: seed=%d kills=%d (while streaming: %d, with an open downstream "
-                                + "write transaction: %d) relay processes=%d "
-                                + "transactions=%d (multi-statement %d, large %d) counter increments=%d events rows=%d "
-                                + "catch-up after workload=%d ms final checkpoint=%s%n",
-                        seed, kills, killsWhileStreaming, killsMidTransaction, relays.size(), workload.transactions,
-                        workload.multiTransactions, workload.largeTransactions, workload.increments, events,
-                        catchUpMillis, checkpoint);
             } finally {
                 workload.stop = true;
                 workloadThread.join(TimeUnit.SECONDS.toMillis(30));
@@ -170,6 +197,22 @@ class KillNineIT {
         RelayProcess relay = RelayProcess.start(String.format("relay-%02d", relays.size()), runDir, config);
         relays.add(relay);
         return relay;
+    }
+
+    /**
+     * SIGTERM while the workload runs: exit 0 within the shutdown bound, and the slot acknowledges
+     * exactly the checkpoint the relay committed. Waits until the relay streams first: a signal
+     * that arrives while the JVM is still booting is not what this checks.
+     */
+    private static String stopCleanlyUnderLoad(ReplicationPair pair, RelayProcess relay) throws Exception {
+        assertTrue(relay.awaitLog("streaming slot", Duration.ofSeconds(30)),
+                relay.name() + " did not stream within 30 s; log:\n" + relay.log());
+        relay.term();
+        long signalled = System.nanoTime();
+        assertEquals(0, relay.waitFor(SHUTDOWN_BOUND), "exit code after SIGTERM under load; log:\n" + relay.log());
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
+        String checkpoint = awaitCheckpointEqualsSlot(pair);
+        return "exit 0 after " + millis + " ms at checkpoint " + checkpoint;
     }
 
     /** True when the relay's downstream connection is inside a transaction that has written rows. */
@@ -254,7 +297,6 @@ class KillNineIT {
         }
         assertTrue(bad.isEmpty(), relay.name() + " logged a failure or conflict:\n" + String.join("\n", bad)
                 + "\nfull log:\n" + relay.log());
-        assertTrue(relay.log().contains("starting"), relay.name() + " never started; log:\n" + relay.log());
     }
 
     private static void assertNoWorkloadErrors(Workload workload) {
@@ -272,6 +314,8 @@ class KillNineIT {
     private static final class Workload implements Runnable {
 
         final Queue<Throwable> errors = new ConcurrentLinkedQueue<>();
+        final AtomicLong largeCommits = new AtomicLong();
+        volatile boolean largeRequested;
         final long[] expected = new long[COUNTERS + 1];
         final ReplicationPair pair;
         final Random random;
@@ -301,7 +345,9 @@ class KillNineIT {
                     long[] delta = new long[COUNTERS + 1];
                     long firstEvent = nextEventId;
                     long events;
-                    if (System.nanoTime() >= nextLarge) {
+                    boolean large = largeRequested || System.nanoTime() >= nextLarge;
+                    if (large) {
+                        largeRequested = false;
                         events = large(increment, event, delta, firstEvent);
                         largeTransactions++;
                         nextLarge = System.nanoTime() + millis(1500 + random.nextInt(2000));
@@ -327,12 +373,25 @@ class KillNineIT {
                     }
                     nextEventId = firstEvent + events;
                     transactions++;
+                    if (large) {
+                        largeCommits.incrementAndGet();
+                    }
                     if (transactions % 4 == 0) {
                         Thread.sleep(1);
                     }
                 }
             } catch (Throwable t) {
                 errors.add(t);
+            }
+        }
+
+        /** Asks for a large transaction now and waits (bounded) until one has committed. */
+        void awaitLargeCommit(Duration timeout) throws InterruptedException {
+            long before = largeCommits.get();
+            largeRequested = true;
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (largeCommits.get() == before && System.nanoTime() < deadline && errors.isEmpty()) {
+                Thread.sleep(2);
             }
         }
 

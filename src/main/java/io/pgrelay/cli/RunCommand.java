@@ -29,16 +29,19 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        // Signals first: a SIGTERM during start-up must still end in an orderly exit 0.
+        StopSignals.Deferred stop = StopSignals.installEarly();
         RelayConfig config;
         try {
             config = ConfigLoader.load(configFile, System.getenv());
         } catch (ConfigException e) {
+            stop.detach();
             e.problems().forEach(problem -> spec.commandLine().getErr().println("pgrelay: config: " + problem));
             return ExitCode.USAGE;
         }
         log.info("pgrelay {} starting: {}", VersionProvider.version(), ConfigLoader.describe(config));
         Relay relay = new Relay(config, ApplyListener.NONE);
-        StopSignals.install(relay, config.shutdownTimeout());
+        stop.attach(relay, config.shutdownTimeout());
         return relay.run();
     }
 }

@@ -10,6 +10,9 @@ import sun.misc.Signal;
  * Turns SIGTERM and SIGINT into an orderly stop: finish or roll back the current transaction,
  * send final feedback, exit 0. Handling the signals directly (rather than in a shutdown hook)
  * lets the process exit with 0 instead of 143. A watchdog halts the JVM if the stop stalls.
+ *
+ * <p>Installed before anything else starts; a signal that arrives before the relay exists is
+ * remembered and honoured as soon as it is attached.
  */
 final class StopSignals {
 
@@ -17,14 +20,48 @@ final class StopSignals {
 
     private StopSignals() {}
 
-    static void install(Relay relay, Duration timeout) {
+    /** Handles TERM/INT from now on; a relay attached later is stopped by them. */
+    static final class Deferred {
+        private Relay relay;
+        private Duration timeout;
+        private String pendingSignal;
+        private boolean detached;
+
+        synchronized void attach(Relay relay, Duration timeout) {
+            this.relay = relay;
+            this.timeout = timeout;
+            if (pendingSignal != null) {
+                stop(relay, timeout, pendingSignal);
+            }
+        }
+
+        /** No relay will come (configuration failed): signals end the process at once. */
+        synchronized void detach() {
+            detached = true;
+        }
+
+        private synchronized void signal(String name) {
+            if (relay != null) {
+                stop(relay, timeout, name);
+            } else if (detached) {
+                Runtime.getRuntime().halt(ExitCode.OK);
+            } else {
+                log.info("{} received during start-up: stopping once started", name);
+                pendingSignal = name;
+            }
+        }
+    }
+
+    static Deferred installEarly() {
+        Deferred deferred = new Deferred();
         for (String name : new String[] {"TERM", "INT"}) {
             try {
-                Signal.handle(new Signal(name), signal -> stop(relay, timeout, "SIG" + name));
+                Signal.handle(new Signal(name), signal -> deferred.signal("SIG" + name));
             } catch (IllegalArgumentException e) {
                 log.debug("cannot handle SIG{} here: {}", name, e.getMessage());
             }
         }
+        return deferred;
     }
 
     private static void stop(Relay relay, Duration timeout, String signal) {

@@ -66,19 +66,18 @@ final class FailureClassifier {
         return false;
     }
 
-    /** The innermost useful message, one line. */
+    /**
+     * The innermost useful message, one line: the deepest SQLException that carries a state is
+     * the server's or the driver's own words (pools wrap it in their timeout message).
+     */
     static String describe(Throwable failure) {
         Throwable best = failure;
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof SQLException && t.getMessage() != null) {
-                best = t;
-                if (((SQLException) t).getSQLState() != null) {
-                    break;
+        if (!(failure instanceof ApplyException)) {
+            for (Throwable t = failure; t != null && t.getCause() != t; t = t.getCause()) {
+                if (t instanceof SQLException sql && sql.getSQLState() != null && t.getMessage() != null) {
+                    best = t;
                 }
             }
-        }
-        if (failure instanceof ApplyException) {
-            best = failure;
         }
         String message = best.getMessage() == null ? best.getClass().getSimpleName() : best.getMessage();
         int newline = message.indexOf('\n');

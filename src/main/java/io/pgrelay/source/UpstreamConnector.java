@@ -98,6 +98,9 @@ public final class UpstreamConnector {
                 .withSlotOption("proto_version", String.valueOf(config.protoVersion()))
                 .withSlotOption("publication_names", publicationNames())
                 .withStatusInterval((int) config.statusInterval().toMillis(), TimeUnit.MILLISECONDS)
+                // pgjdbc would otherwise move its flushed position up to a keepalive's WAL end
+                // once everything received is acknowledged: flush must be the checkpoint only.
+                .withAutomaticFlush(false)
                 .start();
     }
 

@@ -132,8 +132,8 @@ final class PgOutputFixtureFile {
         String resource = "/" + RESOURCE_DIR + "/" + scenario + ".bin";
         try (InputStream in = PgOutputFixtureFile.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException(resource + " is not on the test classpath; regenerate the fixtures with "
-                        + "PgOutputFixtureCaptureIT and -Dpgrelay.capture=true");
+                throw new IllegalStateException(resource + " is not on the test classpath; regenerate the fixtures"
+                        + " with PgOutputFixtureCaptureIT and -Dpgrelay.capture=true");
             }
             return decode(in.readAllBytes());
         } catch (IOException e) {

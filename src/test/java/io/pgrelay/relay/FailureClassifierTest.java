@@ -40,6 +40,8 @@ class FailureClassifierTest {
         assertTrue(FailureClassifier.isPermanent(pool));
         assertTrue(FailureClassifier.advice(Side.UPSTREAM, pool).contains("upstream.password"));
         assertNull(FailureClassifier.advice(Side.UPSTREAM, new SQLException("x", "08006")));
+        assertEquals("password authentication failed for user \"x\"", FailureClassifier.describe(pool),
+                "the driver's words, not the pool's timeout");
     }
 
     @Test
