@@ -60,11 +60,24 @@ public final class ConfigKeys {
             "copy existing rows before streaming (not available yet: must be false)");
 
     public static final KeySpec FEED_LISTEN = optional("feed.listen", KeyType.HOST_PORT, "",
-            "host:port where the feed serves downstream relays; empty = no feed (not available yet)");
+            "host:port where the feed serves child relays and other replication clients; empty = no feed");
     public static final KeySpec FEED_USER = optional("feed.user", KeyType.STRING, "",
             "login that clients of the feed use");
     public static final KeySpec FEED_PASSWORD = optional("feed.password", KeyType.SECRET, "",
             "password of feed.user (SCRAM-SHA-256)");
+    public static final KeySpec FEED_AUTH = optional("feed.auth", KeyType.FEED_AUTH, "scram",
+            "scram: clients log in with feed.user/feed.password; trust: loopback clients need no password (others still use scram)");
+    public static final KeySpec FEED_TLS_CERT = optional("feed.tls.cert", KeyType.PATH, "",
+            "PEM certificate (chain) for TLS on the feed; with feed.tls.key; empty = no TLS");
+    public static final KeySpec FEED_TLS_KEY = optional("feed.tls.key", KeyType.PATH, "",
+            "PEM private key (PKCS#8, unencrypted) of feed.tls.cert");
+    public static final KeySpec FEED_MAX_RETAINED_BYTES = new KeySpec("feed.max-retained-bytes", KeyType.SIZE, "10GB",
+            "most changelog kept for slow feed slots; a slot further behind is marked lost", false,
+            new KeySpec.Range(1L << 20, 1L << 50));
+    public static final KeySpec FEED_MAX_CONNECTIONS = integer("feed.max-connections", 32, 1, 1000,
+            "most feed clients connected at once");
+    public static final KeySpec FEED_TIMEOUT = duration("feed.timeout", "60s", "1s", "1h",
+            "a streaming feed client silent this long is disconnected (like wal_sender_timeout)");
 
     public static final KeySpec DATA_DIR = optional("data.dir", KeyType.PATH, "data",
             "directory for the changelog and feed slots");
@@ -85,7 +98,8 @@ public final class ConfigKeys {
             DOWNSTREAM_URL, DOWNSTREAM_USER, DOWNSTREAM_PASSWORD, DOWNSTREAM_POOL_SIZE,
             APPLY_CONFLICT, APPLY_BATCH_SIZE, APPLY_GROUP_CHANGES,
             SYNC_INITIAL,
-            FEED_LISTEN, FEED_USER, FEED_PASSWORD,
+            FEED_LISTEN, FEED_USER, FEED_PASSWORD, FEED_AUTH, FEED_TLS_CERT, FEED_TLS_KEY,
+            FEED_MAX_RETAINED_BYTES, FEED_MAX_CONNECTIONS, FEED_TIMEOUT,
             DATA_DIR, HTTP_LISTEN,
             RETRY_INITIAL_BACKOFF, RETRY_MAX_BACKOFF, SHUTDOWN_TIMEOUT);
 

@@ -8,7 +8,13 @@ import static io.pgrelay.config.ConfigKeys.DOWNSTREAM_PASSWORD;
 import static io.pgrelay.config.ConfigKeys.DOWNSTREAM_POOL_SIZE;
 import static io.pgrelay.config.ConfigKeys.DOWNSTREAM_URL;
 import static io.pgrelay.config.ConfigKeys.DOWNSTREAM_USER;
+import static io.pgrelay.config.ConfigKeys.FEED_AUTH;
 import static io.pgrelay.config.ConfigKeys.FEED_LISTEN;
+import static io.pgrelay.config.ConfigKeys.FEED_MAX_CONNECTIONS;
+import static io.pgrelay.config.ConfigKeys.FEED_MAX_RETAINED_BYTES;
+import static io.pgrelay.config.ConfigKeys.FEED_TIMEOUT;
+import static io.pgrelay.config.ConfigKeys.FEED_TLS_CERT;
+import static io.pgrelay.config.ConfigKeys.FEED_TLS_KEY;
 import static io.pgrelay.config.ConfigKeys.FEED_PASSWORD;
 import static io.pgrelay.config.ConfigKeys.FEED_USER;
 import static io.pgrelay.config.ConfigKeys.HTTP_LISTEN;
@@ -124,9 +130,7 @@ public final class ConfigLoader {
         Integer batchSize = values.integer(APPLY_BATCH_SIZE);
         Integer groupChanges = values.integer(APPLY_GROUP_CHANGES);
         Boolean syncInitial = syncInitial(values, problems);
-        String feedListen = feedListen(values, problems);
-        String feedUser = values.text(FEED_USER);
-        Secret feedPassword = values.secret(FEED_PASSWORD);
+        RelayConfig.Feed feed = feed(values, problems);
         Path dataDir = values.path(DATA_DIR);
         String httpListen = values.hostPort(HTTP_LISTEN);
         Duration initialBackoff = values.duration(RETRY_INITIAL_BACKOFF);
@@ -139,7 +143,7 @@ public final class ConfigLoader {
                 explicitName != null ? explicitName : slot,
                 upstream, slot, publications, protoVersion, statusInterval,
                 downstream, poolSize, conflict, batchSize, groupChanges, syncInitial,
-                feedListen, feedUser, feedPassword, dataDir, httpListen,
+                feed, dataDir, httpListen,
                 initialBackoff, maxBackoff, shutdownTimeout);
         return new Result(config, problems.warnings());
     }
@@ -181,14 +185,35 @@ public final class ConfigLoader {
         return sync;
     }
 
-    private static String feedListen(ValueReader values, Problems problems) {
-        String listen = values.text(FEED_LISTEN);
-        if (listen != null && !listen.isEmpty()) {
-            problems.add(FEED_LISTEN.name() + ": the feed is not available in this version: leave it empty"
-                    + suffix(values, FEED_LISTEN));
+    /** The feed's settings; when it listens, it needs a user and a way to authenticate. */
+    private static RelayConfig.Feed feed(ValueReader values, Problems problems) {
+        String listen = values.hostPort(FEED_LISTEN);
+        String user = values.text(FEED_USER);
+        Secret password = values.secret(FEED_PASSWORD);
+        String auth = values.feedAuth(FEED_AUTH);
+        Path cert = values.path(FEED_TLS_CERT);
+        Path key = values.path(FEED_TLS_KEY);
+        Long retained = values.size(FEED_MAX_RETAINED_BYTES);
+        Integer connections = values.integer(FEED_MAX_CONNECTIONS);
+        Duration timeout = values.duration(FEED_TIMEOUT);
+        boolean enabled = listen != null && !listen.isEmpty();
+        if (enabled && (user == null || user.isEmpty())) {
+            problems.add(FEED_USER.name() + " is required when feed.listen is set: name the login feed clients use");
+        }
+        if (enabled && "scram".equals(auth) && password != null && password.isEmpty()) {
+            problems.add(FEED_PASSWORD.name() + " is required when feed.listen is set with feed.auth=scram: "
+                    + "set it (or feed.password.file), or use feed.auth=trust for loopback clients");
+        }
+        boolean noCert = cert == null || cert.toString().isEmpty();
+        boolean noKey = key == null || key.toString().isEmpty();
+        if (noCert != noKey) {
+            problems.add("feed.tls.cert and feed.tls.key go together: set both for TLS, or neither");
+        }
+        if (retained == null || connections == null || timeout == null) {
             return null;
         }
-        return listen;
+        return new RelayConfig.Feed(listen == null ? "" : listen, user == null ? "" : user, password, "trust".equals(auth),
+                noCert ? null : cert, noKey ? null : key, retained, connections, timeout);
     }
 
     private static void checkBackoffOrder(ValueReader values, Duration initial, Duration max, Problems problems) {

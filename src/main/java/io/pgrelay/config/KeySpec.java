@@ -87,6 +87,9 @@ public record KeySpec(
         if (type == KeyType.DURATION) {
             return Durations.format(range.min()) + ".." + Durations.format(range.max());
         }
+        if (type == KeyType.SIZE) {
+            return Sizes.format(range.min()) + ".." + Sizes.format(range.max());
+        }
         return range.min() + ".." + range.max();
     }
 

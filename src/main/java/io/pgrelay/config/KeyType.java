@@ -14,6 +14,10 @@ public enum KeyType {
     BOOLEAN("true|false"),
     CONFLICT_POLICY("error|skip|upsert"),
     HOST_PORT("host:port"),
+    /** Bytes: a whole number, or with a unit kB, MB, GB, TB (powers of 1024, as PostgreSQL). */
+    SIZE("size"),
+    /** {@code scram} or {@code trust}. */
+    FEED_AUTH("scram|trust"),
     PATH("path");
 
     private final String label;

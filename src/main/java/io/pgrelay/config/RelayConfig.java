@@ -23,9 +23,7 @@ public record RelayConfig(
         int applyBatchSize,
         int applyGroupChanges,
         boolean syncInitial,
-        String feedListen,
-        String feedUser,
-        Secret feedPassword,
+        Feed feed,
         Path dataDir,
         String httpListen,
         Duration retryInitialBackoff,
@@ -34,6 +32,20 @@ public record RelayConfig(
 
     public RelayConfig {
         publications = List.copyOf(publications);
+    }
+
+    /**
+     * The relay's own replication endpoint. {@code listen} empty = no feed.
+     *
+     * @param trustLoopback accept loopback clients without a password ({@code feed.auth=trust})
+     * @param tlsCert       PEM certificate chain; null = no TLS (set together with {@code tlsKey})
+     * @param tlsKey        PEM PKCS#8 private key
+     */
+    public record Feed(String listen, String user, Secret password, boolean trustLoopback, Path tlsCert, Path tlsKey,
+                       long maxRetainedBytes, int maxConnections, Duration timeout) {
+        public boolean enabled() {
+            return listen != null && !listen.isEmpty();
+        }
     }
 
     /**

@@ -215,6 +215,40 @@ final class ValueReader {
         }
     }
 
+    /** Bytes, see {@link Sizes}. */
+    Long size(KeySpec spec) {
+        RawValue value = valueOrDefault(spec);
+        if (value == null) {
+            return null;
+        }
+        long bytes;
+        try {
+            bytes = Sizes.parse(value.value());
+        } catch (IllegalArgumentException e) {
+            reject(spec, value, "is not a size: use " + Sizes.FORMS);
+            return null;
+        }
+        if (!spec.range().contains(bytes)) {
+            reject(spec, value, "is out of range: use " + spec.rangeDescription());
+            return null;
+        }
+        return bytes;
+    }
+
+    /** {@code scram} or {@code trust}, lower-cased. */
+    String feedAuth(KeySpec spec) {
+        RawValue value = valueOrDefault(spec);
+        if (value == null) {
+            return null;
+        }
+        String auth = value.value().toLowerCase(Locale.ROOT);
+        if (!auth.equals("scram") && !auth.equals("trust")) {
+            reject(spec, value, "is not an authentication method: use scram or trust");
+            return null;
+        }
+        return auth;
+    }
+
     Path path(KeySpec spec) {
         RawValue value = valueOrDefault(spec);
         if (value == null) {

@@ -44,9 +44,11 @@ class ConfigLoaderTest {
         assertEquals(1000, c.applyBatchSize());
         assertEquals(10_000, c.applyGroupChanges());
         assertFalse(c.syncInitial());
-        assertEquals("", c.feedListen());
-        assertEquals("", c.feedUser());
-        assertTrue(c.feedPassword().isEmpty());
+        assertEquals("", c.feed().listen());
+        assertEquals("", c.feed().user());
+        assertTrue(c.feed().password().isEmpty());
+        assertFalse(c.feed().enabled());
+        assertEquals(10L << 30, c.feed().maxRetainedBytes());
         assertEquals(Path.of("data"), c.dataDir());
         assertEquals("", c.httpListen());
         assertEquals(Duration.ofSeconds(1), c.retryInitialBackoff());
@@ -81,8 +83,8 @@ class ConfigLoaderTest {
         assertEquals(ConflictPolicy.UPSERT, c.conflictPolicy());
         assertEquals(1, c.applyBatchSize());
         assertEquals(10_000_000, c.applyGroupChanges());
-        assertEquals("feeder", c.feedUser());
-        assertEquals("feedpw", c.feedPassword().reveal());
+        assertEquals("feeder", c.feed().user());
+        assertEquals("feedpw", c.feed().password().reveal());
         assertEquals(Path.of("/var/lib/pgrelay"), c.dataDir());
         assertEquals("127.0.0.1:9187", c.httpListen());
         assertEquals(Duration.ofMillis(250), c.retryInitialBackoff());
@@ -288,9 +290,19 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void feedIsNotAvailableYet() {
-        assertEquals(List.of("feed.listen: the feed is not available in this version: leave it empty"),
-                failing(minimalWith("feed.listen", "0.0.0.0:5433")).problems());
+    void feedNeedsAUserAPasswordAndBothTlsFiles() {
+        assertEquals(List.of("feed.user is required when feed.listen is set: name the login feed clients use",
+                        "feed.password is required when feed.listen is set with feed.auth=scram: "
+                                + "set it (or feed.password.file), or use feed.auth=trust for loopback clients",
+                        "feed.tls.cert and feed.tls.key go together: set both for TLS, or neither"),
+                failing(minimalWith("feed.listen", "0.0.0.0:5433", "feed.tls.cert", "/x.pem")).problems());
+        assertEquals(List.of("feed.auth: 'none' is not an authentication method: use scram or trust",
+                        "feed.max-retained-bytes: '10 parsecs' is not a size: use " + Sizes.FORMS),
+                failing(minimalWith("feed.auth", "none", "feed.max-retained-bytes", "10 parsecs")).problems());
+        RelayConfig c = load(minimalWith("feed.listen", "127.0.0.1:5433", "feed.user", "child", "feed.auth", "TRUST",
+                "feed.max-retained-bytes", "512MB"));
+        assertTrue(c.feed().enabled() && c.feed().trustLoopback());
+        assertEquals(512L << 20, c.feed().maxRetainedBytes());
     }
 
     @Test

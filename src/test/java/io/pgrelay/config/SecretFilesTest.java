@@ -59,7 +59,7 @@ class SecretFilesTest {
         Path inEnv = secretFile("two");
         RelayConfig c = ConfigLoader.fromProperties(minimalWith("feed.password.file", inFile.toString()),
                 Map.of("PGRELAY_FEED_PASSWORD_FILE", inEnv.toString()));
-        assertEquals("two", c.feedPassword().reveal());
+        assertEquals("two", c.feed().password().reveal());
     }
 
     @Test

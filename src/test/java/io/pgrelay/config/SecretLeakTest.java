@@ -110,7 +110,7 @@ class SecretLeakTest {
                 "upstream.slot: 'Bad Slot' is not a valid slot name: use 1-63 lower-case letters, digits or underscores",
                 "downstream.url: the value is not a PostgreSQL JDBC URL: use jdbc:postgresql://HOST[:PORT]/DATABASE "
                         + "(read from " + badUrlFile + ")",
-                "feed.listen: the feed is not available in this version: leave it empty (set by PGRELAY_FEED_LISTEN)"),
+                "feed.user is required when feed.listen is set: name the login feed clients use"),
                 e.problems());
         // The path "/nonexistent/FeedPw4" is not a secret, but its file was never read: no content can leak.
         for (String problem : e.problems()) {
