@@ -4,6 +4,8 @@ import com.zaxxer.hikari.HikariDataSource;
 import io.pgrelay.apply.ApplyListener;
 import io.pgrelay.cli.ExitCode;
 import io.pgrelay.config.RelayConfig;
+import io.pgrelay.feed.Feed;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -31,6 +33,7 @@ public final class Relay {
     private volatile boolean stopRequested;
     private volatile RelaySession current;
     private volatile String failure;
+    private volatile Feed feed;
 
     public Relay(RelayConfig config, ApplyListener listener) {
         this.config = config;
@@ -39,21 +42,47 @@ public final class Relay {
 
     /** Runs until stopped; returns the process exit code. */
     public int run() {
+        Feed feed;
+        try {
+            feed = config.feed() != null && config.feed().enabled() ? Feed.start(config) : null;
+        } catch (IOException e) {
+            log.error("feed cannot start, stopping: {}", e.getMessage());
+            failure = "feed cannot start: " + e.getMessage();
+            stopped.countDown();
+            return ExitCode.FAILURE;
+        }
+        this.feed = feed;
         try (HikariDataSource downstream = DownstreamPool.create(config)) {
-            return runSessions(downstream);
+            return runSessions(downstream, feed);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return ExitCode.OK;
         } finally {
+            closeFeed(feed);
             stopped.countDown();
         }
     }
 
-    private int runSessions(HikariDataSource downstream) throws InterruptedException {
+    private static void closeFeed(Feed feed) {
+        if (feed != null) {
+            try {
+                feed.close();
+            } catch (IOException e) {
+                log.warn("closing the feed failed: {}", e.getMessage());
+            }
+        }
+    }
+
+    /** The feed, while the relay runs with one; null otherwise. */
+    public Feed feed() {
+        return feed;
+    }
+
+    private int runSessions(HikariDataSource downstream, Feed feed) throws InterruptedException {
         Backoff backoff = new Backoff(config.retryInitialBackoff(), config.retryMaxBackoff());
         while (!stopRequested) {
             long started = System.nanoTime();
-            RelaySession session = new RelaySession(config, downstream, () -> stopRequested, listener);
+            RelaySession session = new RelaySession(config, downstream, feed, () -> stopRequested, listener);
             current = session;
             try {
                 session.run();

@@ -9,6 +9,10 @@ import io.pgrelay.checkpoint.CheckpointStore;
 import io.pgrelay.config.RelayConfig;
 import io.pgrelay.decode.PgOutputDecoder;
 import io.pgrelay.decode.PgOutputMessage;
+import io.pgrelay.feed.Feed;
+import io.pgrelay.feed.SystemIdentity;
+import io.pgrelay.source.ReceivedLog;
+import org.postgresql.replication.LogSequenceNumber;
 import io.pgrelay.source.StreamPositions;
 import io.pgrelay.source.StreamReader;
 import io.pgrelay.source.UpstreamConnector;
@@ -43,12 +47,15 @@ final class RelaySession {
     private final DataSource downstream;
     private final BooleanSupplier stopRequested;
     private final ApplyListener listener;
+    private final Feed feed;
     private final AtomicReference<SessionFailure> failure = new AtomicReference<>();
     private volatile boolean applyDone;
     private volatile boolean streamDone;
     private volatile boolean streaming;
 
-    RelaySession(RelayConfig config, DataSource downstream, BooleanSupplier stopRequested, ApplyListener listener) {
+    RelaySession(RelayConfig config, DataSource downstream, Feed feed, BooleanSupplier stopRequested,
+                 ApplyListener listener) {
+        this.feed = feed;
         this.config = config;
         this.downstream = downstream;
         this.stopRequested = stopRequested;
@@ -65,18 +72,24 @@ final class RelaySession {
         CheckpointStore store = new CheckpointStore(config.relayName(), config.upstreamSlot());
         ChangeApplier applier = onDownstream(() -> openApplier(store));
         try (ChangeApplier owned = applier) {
-            Checkpoint start = applier.durable();
+            Checkpoint checkpoint = applier.durable();
+            StreamPositions positions = new StreamPositions(checkpoint);
+            ReceivedLog receivedLog = feed == null ? ReceivedLog.NONE
+                    : onRelay(() -> feed.tap(() -> positions.durable().endLsn().asLong()));
+            LogSequenceNumber start = startPosition(checkpoint);
             UpstreamConnector connector = new UpstreamConnector(config);
             Connection replication = onUpstream(connector::connect);
             try (replication) {
                 PGReplicationStream stream = onUpstream(() -> {
+                    learnIdentity(connector, replication);
                     connector.checkPublications(replication);
                     connector.ensureSlot(replication);
-                    return connector.start(replication, start.endLsn());
+                    return connector.start(replication, start);
                 });
-                log.info("streaming slot {} from {} (checkpoint {})", config.upstreamSlot(),
-                        config.upstream(), start.isNone() ? "none: slot's confirmed position" : start.endLsn().asString());
-                runThreads(stream, applier, new StreamPositions(start));
+                log.info("streaming slot {} from {} at {} (checkpoint {})", config.upstreamSlot(), config.upstream(),
+                        start.asLong() == 0 ? "the slot's confirmed position" : start.asString(),
+                        checkpoint.isNone() ? "none" : checkpoint.endLsn().asString());
+                runThreads(stream, applier, positions, receivedLog);
             } catch (SQLException e) {
                 log.debug("closing the upstream connection failed: {}", e.getMessage());
             }
@@ -88,6 +101,25 @@ final class RelaySession {
         SessionFailure first = failure.get();
         if (first != null) {
             throw first;
+        }
+    }
+
+    /**
+     * Where the upstream must resume: the checkpoint, or the changelog's end when the changelog
+     * is behind it, so that neither misses a transaction; each skips what it already has.
+     */
+    private LogSequenceNumber startPosition(Checkpoint checkpoint) {
+        long changelogEnd = feed == null ? 0 : feed.changelogEnd();
+        if (changelogEnd != 0 && Long.compareUnsigned(changelogEnd, checkpoint.endLsn().asLong()) < 0) {
+            return LogSequenceNumber.valueOf(changelogEnd);
+        }
+        return checkpoint.endLsn();
+    }
+
+    private void learnIdentity(UpstreamConnector connector, Connection replication) throws Exception {
+        if (feed != null) {
+            String[] identity = connector.identifySystem(replication);
+            feed.identity(new SystemIdentity(identity[0], Integer.parseInt(identity[1])));
         }
     }
 
@@ -104,10 +136,10 @@ final class RelaySession {
         }
     }
 
-    private void runThreads(PGReplicationStream stream, ChangeApplier applier, StreamPositions positions)
-            throws InterruptedException {
+    private void runThreads(PGReplicationStream stream, ChangeApplier applier, StreamPositions positions,
+                            ReceivedLog receivedLog) throws InterruptedException {
         BlockingQueue<PgOutputMessage> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
-        StreamReader reader = new StreamReader(stream, new PgOutputDecoder(), queue, positions,
+        StreamReader reader = new StreamReader(stream, new PgOutputDecoder(), queue, positions, receivedLog,
                 config.statusInterval().toNanos());
         ApplyWorker worker = new ApplyWorker(applier, queue, positions, config.applyGroupChanges(),
                 config.statusInterval(), config.shutdownTimeout().dividedBy(2));
@@ -163,6 +195,10 @@ final class RelaySession {
 
     private static <T> T onUpstream(Step<T> step) throws SessionFailure {
         return on(Side.UPSTREAM, step);
+    }
+
+    private static <T> T onRelay(Step<T> step) throws SessionFailure {
+        return on(Side.RELAY, step);
     }
 
     private static <T> T onDownstream(Step<T> step) throws SessionFailure {

@@ -3,6 +3,7 @@ package io.pgrelay.source;
 import io.pgrelay.checkpoint.Checkpoint;
 import io.pgrelay.decode.PgOutputDecoder;
 import io.pgrelay.decode.PgOutputMessage;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.sql.SQLException;
 import java.util.concurrent.BlockingQueue;
@@ -12,8 +13,8 @@ import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.PGReplicationStream;
 
 /**
- * Reads the upstream's pgoutput stream, decodes it, and hands each message to the apply
- * queue in order.
+ * Reads the upstream's pgoutput stream, records each message in the {@link ReceivedLog} (the
+ * feed's changelog), decodes it, and hands it to the apply queue in order.
  *
  * <h2>Thread contract</h2>
  * One thread, the stream thread, runs {@link #run} and is the only thread that touches the
@@ -38,6 +39,7 @@ public final class StreamReader {
     private final PgOutputDecoder decoder;
     private final BlockingQueue<PgOutputMessage> applyQueue;
     private final StreamPositions positions;
+    private final ReceivedLog receivedLog;
     private final long statusIntervalNanos;
 
     private LogSequenceNumber reportedFlush = LogSequenceNumber.INVALID_LSN;
@@ -45,18 +47,21 @@ public final class StreamReader {
     private boolean feedbackUnsent;
 
     public StreamReader(PGReplicationStream stream, PgOutputDecoder decoder, BlockingQueue<PgOutputMessage> applyQueue,
-                        StreamPositions positions, long statusIntervalNanos) {
+                        StreamPositions positions, ReceivedLog receivedLog, long statusIntervalNanos) {
         this.stream = stream;
         this.decoder = decoder;
         this.applyQueue = applyQueue;
         this.positions = positions;
+        this.receivedLog = receivedLog;
         this.statusIntervalNanos = statusIntervalNanos;
         Checkpoint start = positions.durable();
-        if (!start.isNone()) {
+        LogSequenceNumber logged = receivedLog.durableLimit();
+        LogSequenceNumber flushed = Long.compareUnsigned(logged.asLong(), start.endLsn().asLong()) < 0 ? logged : start.endLsn();
+        if (flushed.asLong() != 0) {
             // Without this the first status update would carry an invalid flush position.
-            stream.setFlushedLSN(start.endLsn());
-            stream.setAppliedLSN(start.endLsn());
-            reportedFlush = start.endLsn();
+            stream.setFlushedLSN(flushed);
+            stream.setAppliedLSN(flushed);
+            reportedFlush = flushed;
         }
     }
 
@@ -64,20 +69,24 @@ public final class StreamReader {
      * Reads until {@code keepRunning} turns false, then sends final feedback. Throws on a
      * stream failure; the caller ends the session.
      */
-    public void run(BooleanSupplier keepRunning) throws SQLException, InterruptedException {
+    public void run(BooleanSupplier keepRunning) throws SQLException, IOException, InterruptedException {
         long idleSleep = 0;
         while (keepRunning.getAsBoolean()) {
             ByteBuffer data = stream.readPending();
             if (data == null) {
                 // Nothing buffered: every message read so far is queued, so the upstream's
                 // position is a safe idle position for apply.
-                positions.upstreamEnd(stream.getLastReceiveLSN());
+                LogSequenceNumber upstreamEnd = stream.getLastReceiveLSN();
+                receivedLog.caughtUp(upstreamEnd);
+                positions.upstreamEnd(upstreamEnd);
                 sendFeedback(false);
                 idleSleep = Math.min(MAX_IDLE_SLEEP_MILLIS, idleSleep + 1);
                 Thread.sleep(idleSleep);
                 continue;
             }
             idleSleep = 0;
+            // pgjdbc reports the XLogData's dataStart as the last received position.
+            receivedLog.append(stream.getLastReceiveLSN(), data.duplicate());
             handOff(decoder.decode(data), keepRunning);
             sendFeedback(false);
         }
@@ -96,9 +105,14 @@ public final class StreamReader {
         }
     }
 
-    /** Passes a newly durable checkpoint upstream, at most every 100 ms, and always when forced. */
+    /**
+     * Passes the newly durable position upstream, at most every 100 ms, and always when forced:
+     * the checkpoint, or the end of the durable changelog when that is lower.
+     */
     private void sendFeedback(boolean force) throws SQLException {
-        LogSequenceNumber flushed = positions.durable().endLsn();
+        LogSequenceNumber checkpoint = positions.durable().endLsn();
+        LogSequenceNumber logged = receivedLog.durableLimit();
+        LogSequenceNumber flushed = Long.compareUnsigned(logged.asLong(), checkpoint.asLong()) < 0 ? logged : checkpoint;
         if (Long.compareUnsigned(flushed.asLong(), reportedFlush.asLong()) > 0) {
             stream.setFlushedLSN(flushed);
             stream.setAppliedLSN(flushed);

@@ -51,6 +51,17 @@ public final class UpstreamConnector {
         return DriverManager.getConnection(config.upstream().url(), props);
     }
 
+    /** The upstream's IDENTIFY_SYSTEM: the root's system identifier and timeline (a feed passes them on). */
+    public String[] identifySystem(Connection connection) throws SQLException {
+        try (Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("IDENTIFY_SYSTEM")) {
+            if (!rs.next()) {
+                throw new SQLException("IDENTIFY_SYSTEM returned no row", "08P01");
+            }
+            return new String[] {rs.getString(1), rs.getString(2)};
+        }
+    }
+
     /** Fails with a clear message when a configured publication does not exist upstream. */
     public void checkPublications(Connection connection) throws SQLException {
         Set<String> existing = new HashSet<>();
