@@ -14,8 +14,12 @@ public interface ApplyListener {
 
     ApplyListener NONE = new ApplyListener() {};
 
-    /** A downstream transaction committed; {@code checkpoint} is now durable. */
-    default void groupCommitted(Checkpoint checkpoint) {}
+    /**
+     * A downstream transaction committed; {@code checkpoint} is now durable. {@code changes} row
+     * changes were in it, sent over {@code nanos} from the group's first change to its commit;
+     * both are 0 for an idle checkpoint advance.
+     */
+    default void groupCommitted(Checkpoint checkpoint, int changes, long nanos) {}
 
     /** An upstream transaction was applied (not yet committed downstream). */
     default void transactionApplied(Commit commit) {}
@@ -23,5 +27,6 @@ public interface ApplyListener {
     /** An upstream transaction was skipped because the checkpoint already covers it. */
     default void transactionSkipped(LogSequenceNumber endLsn) {}
 
-    default void rowApplied(Relation relation, int rows) {}
+    /** One row change (operation: insert, update, delete, truncate) was sent downstream. */
+    default void rowApplied(Relation relation, String operation) {}
 }

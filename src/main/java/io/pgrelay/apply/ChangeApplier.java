@@ -52,6 +52,7 @@ public final class ChangeApplier implements AutoCloseable {
     private boolean inTransaction;
     private boolean skipping;
     private long transactionLsn;
+    private long groupStarted;
 
     /**
      * @param connection a downstream connection this applier owns until {@link #close()}
@@ -125,8 +126,8 @@ public final class ChangeApplier implements AutoCloseable {
         connection.commit();
         durable = pending;
         pending = null;
+        listener.groupCommitted(durable, groupChanges, System.nanoTime() - groupStarted);
         groupChanges = 0;
-        listener.groupCommitted(durable);
         return durable;
     }
 
@@ -143,7 +144,7 @@ public final class ChangeApplier implements AutoCloseable {
         checkpoints.write(connection, advanced);
         connection.commit();
         durable = advanced;
-        listener.groupCommitted(durable);
+        listener.groupCommitted(durable, 0, 0);
         return durable;
     }
 
@@ -177,6 +178,9 @@ public final class ChangeApplier implements AutoCloseable {
     }
 
     private void begin(Begin begin) {
+        if (pending == null && groupChanges == 0) {
+            groupStarted = System.nanoTime();
+        }
         inTransaction = true;
         transactionLsn = begin.finalLsn().asLong();
         skipping = durable.covers(begin.finalLsn());
@@ -212,9 +216,10 @@ public final class ChangeApplier implements AutoCloseable {
             return;
         }
         TargetTable table = target(relationId);
-        batch.add(builder.build(table), transactionLsn);
+        RowStatement row = builder.build(table);
+        batch.add(row, transactionLsn);
         groupChanges++;
-        listener.rowApplied(table.relation(), 1);
+        listener.rowApplied(table.relation(), row.operation().label());
     }
 
     private void truncate(Truncate truncate) throws SQLException {
@@ -239,6 +244,9 @@ public final class ChangeApplier implements AutoCloseable {
             throw e;
         }
         groupChanges++;
+        for (int relationId : truncate.relationIds()) {
+            listener.rowApplied(relations.get(relationId), "truncate");
+        }
     }
 
     private TargetTable target(int relationId) throws SQLException {

@@ -11,7 +11,16 @@ import io.pgrelay.decode.TupleData;
 record RowStatement(String sql, String[] params, Operation operation, boolean expectsRow,
                     TargetTable table, TupleData keySource, boolean keyFromOldTuple) {
 
-    enum Operation { INSERT, UPDATE, DELETE }
+    enum Operation {
+        INSERT, UPDATE, DELETE;
+
+        private final String label = name().toLowerCase(java.util.Locale.ROOT);
+
+        /** The metrics label. */
+        String label() {
+            return label;
+        }
+    }
 
     /** The replica identity values of the row, for error messages. */
     String describeKey() {

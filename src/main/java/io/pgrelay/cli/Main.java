@@ -14,13 +14,17 @@ public final class Main {
     /** Runs a command line and returns its exit code (for tests and the launcher alike). */
     public static int execute(String... args) {
         bridgeJulToSlf4j();
-        CommandLine commandLine = new CommandLine(new PgRelayCommand())
+        return commandLine().execute(args);
+    }
+
+    /** The command line with pgrelay's error handling; tests set its out and err. */
+    static CommandLine commandLine() {
+        return new CommandLine(new PgRelayCommand())
                 .setParameterExceptionHandler(Main::usageError)
                 .setExecutionExceptionHandler((e, cl, parsed) -> {
                     cl.getErr().println("pgrelay: " + e.getMessage());
                     return ExitCode.FAILURE;
                 });
-        return commandLine.execute(args);
     }
 
     private static int usageError(CommandLine.ParameterException e, String[] args) {

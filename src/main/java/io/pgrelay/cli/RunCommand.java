@@ -1,10 +1,11 @@
 package io.pgrelay.cli;
 
-import io.pgrelay.apply.ApplyListener;
 import io.pgrelay.config.ConfigException;
 import io.pgrelay.config.ConfigLoader;
 import io.pgrelay.config.RelayConfig;
+import io.pgrelay.metrics.Observability;
 import io.pgrelay.relay.Relay;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -40,8 +41,17 @@ final class RunCommand implements Callable<Integer> {
             return ExitCode.USAGE;
         }
         log.info("pgrelay {} starting: {}", VersionProvider.version(), ConfigLoader.describe(config));
-        Relay relay = new Relay(config, ApplyListener.NONE);
-        stop.attach(relay, config.shutdownTimeout());
-        return relay.run();
+        try (Observability observability = new Observability()) {
+            Relay relay = new Relay(config, observability.listener());
+            try {
+                observability.start(relay, config);
+            } catch (IOException e) {
+                stop.detach();
+                spec.commandLine().getErr().println("pgrelay: http.listen " + config.httpListen() + ": " + e.getMessage());
+                return ExitCode.USAGE;
+            }
+            stop.attach(relay, config.shutdownTimeout());
+            return relay.run();
+        }
     }
 }

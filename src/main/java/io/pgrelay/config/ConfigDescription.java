@@ -55,6 +55,8 @@ final class ConfigDescription {
         e.put(ConfigKeys.FEED_TIMEOUT.name(), f == null ? "" : duration(f.timeout()));
         e.put(ConfigKeys.DATA_DIR.name(), text(c.dataDir()));
         e.put(ConfigKeys.HTTP_LISTEN.name(), text(c.httpListen()));
+        e.put(ConfigKeys.HEARTBEAT_ENABLED.name(), Boolean.toString(c.heartbeatEnabled()));
+        e.put(ConfigKeys.HEARTBEAT_INTERVAL.name(), duration(c.heartbeatInterval()));
         e.put(ConfigKeys.RETRY_INITIAL_BACKOFF.name(), duration(c.retryInitialBackoff()));
         e.put(ConfigKeys.RETRY_MAX_BACKOFF.name(), duration(c.retryMaxBackoff()));
         e.put(ConfigKeys.SHUTDOWN_TIMEOUT.name(), duration(c.shutdownTimeout()));

@@ -84,6 +84,11 @@ public final class ConfigKeys {
     public static final KeySpec HTTP_LISTEN = optional("http.listen", KeyType.HOST_PORT, "",
             "host:port for /metrics, /health and /ready; empty = no HTTP endpoint");
 
+    public static final KeySpec HEARTBEAT_ENABLED = optional("heartbeat.enabled", KeyType.BOOLEAN, "true",
+            "emit a heartbeat logical message on a PostgreSQL upstream so end-to-end lag stays true when idle");
+    public static final KeySpec HEARTBEAT_INTERVAL = duration("heartbeat.interval", "10s", "100ms", "1h",
+            "how often heartbeats are emitted and the upstream slot's retained WAL is sampled");
+
     public static final KeySpec RETRY_INITIAL_BACKOFF = duration("retry.initial-backoff", "1s", "10ms", "1h",
             "first wait before reconnecting after a failure; doubles on each further failure");
     public static final KeySpec RETRY_MAX_BACKOFF = duration("retry.max-backoff", "60s", "10ms", "24h",
@@ -100,7 +105,7 @@ public final class ConfigKeys {
             SYNC_INITIAL,
             FEED_LISTEN, FEED_USER, FEED_PASSWORD, FEED_AUTH, FEED_TLS_CERT, FEED_TLS_KEY,
             FEED_MAX_RETAINED_BYTES, FEED_MAX_CONNECTIONS, FEED_TIMEOUT,
-            DATA_DIR, HTTP_LISTEN,
+            DATA_DIR, HTTP_LISTEN, HEARTBEAT_ENABLED, HEARTBEAT_INTERVAL,
             RETRY_INITIAL_BACKOFF, RETRY_MAX_BACKOFF, SHUTDOWN_TIMEOUT);
 
     private static final Map<String, KeySpec> BY_NAME = index();

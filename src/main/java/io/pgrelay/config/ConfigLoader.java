@@ -133,6 +133,8 @@ public final class ConfigLoader {
         RelayConfig.Feed feed = feed(values, problems);
         Path dataDir = values.path(DATA_DIR);
         String httpListen = values.hostPort(HTTP_LISTEN);
+        Boolean heartbeatEnabled = values.bool(ConfigKeys.HEARTBEAT_ENABLED);
+        Duration heartbeatInterval = values.duration(ConfigKeys.HEARTBEAT_INTERVAL);
         Duration initialBackoff = values.duration(RETRY_INITIAL_BACKOFF);
         Duration maxBackoff = values.duration(RETRY_MAX_BACKOFF);
         Duration shutdownTimeout = values.duration(SHUTDOWN_TIMEOUT);
@@ -143,7 +145,7 @@ public final class ConfigLoader {
                 explicitName != null ? explicitName : slot,
                 upstream, slot, publications, protoVersion, statusInterval,
                 downstream, poolSize, conflict, batchSize, groupChanges, syncInitial,
-                feed, dataDir, httpListen,
+                feed, dataDir, httpListen, heartbeatEnabled, heartbeatInterval,
                 initialBackoff, maxBackoff, shutdownTimeout);
         return new Result(config, problems.warnings());
     }

@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
  * The host is required, so a listener never binds every interface by accident.
  */
 public record HostPort(String host, int port) {
-    public static final String FORMS = "HOST:PORT, e.g. 127.0.0.1:9187 or [::1]:9187, with a port 1-65535";
+    public static final String FORMS = "HOST:PORT, e.g. 127.0.0.1:9187 or [::1]:9187, with a port 1-65535 (0: any free port)";
 
     private static final Pattern HOST_NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?");
     private static final Pattern IPV6 = Pattern.compile("[0-9A-Fa-f:.]+(%[A-Za-z0-9]+)?");
@@ -34,7 +34,7 @@ public record HostPort(String host, int port) {
             throw new IllegalArgumentException("bad port");
         }
         int port = Integer.parseInt(text);
-        if (port < 1 || port > 65535) {
+        if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port out of range");
         }
         return port;

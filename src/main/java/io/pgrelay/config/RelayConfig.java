@@ -26,6 +26,8 @@ public record RelayConfig(
         Feed feed,
         Path dataDir,
         String httpListen,
+        boolean heartbeatEnabled,
+        Duration heartbeatInterval,
         Duration retryInitialBackoff,
         Duration retryMaxBackoff,
         Duration shutdownTimeout) {

@@ -93,6 +93,27 @@ public final class Feed implements AutoCloseable {
         return slots;
     }
 
+    public long retainedBytes() {
+        return changelog.retainedBytes();
+    }
+
+    public int segmentCount() {
+        return changelog.segmentCount();
+    }
+
+    /** Clients connected to the feed, streaming or not. */
+    public int clients() {
+        return server.sessionCount();
+    }
+
+    public boolean isStreaming(String slot) {
+        return server.isStreaming(slot);
+    }
+
+    public String listenAddress() {
+        return config.feed().listen();
+    }
+
     public int port() {
         return server.port();
     }

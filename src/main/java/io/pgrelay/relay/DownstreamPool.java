@@ -9,7 +9,7 @@ import java.time.Duration;
 final class DownstreamPool {
     private DownstreamPool() {}
 
-    static HikariDataSource create(RelayConfig config) {
+    static HikariDataSource create(RelayConfig config, RelayListener events) {
         HikariConfig hikari = new HikariConfig();
         hikari.setPoolName("pgrelay-downstream");
         hikari.setJdbcUrl(config.downstream().url());
@@ -25,6 +25,7 @@ final class DownstreamPool {
         hikari.addDataSourceProperty("ApplicationName", "pgrelay:" + config.relayName());
         hikari.addDataSourceProperty("tcpKeepAlive", "true");
         hikari.addDataSourceProperty("connectTimeout", "10");
+        events.poolCreated(hikari);
         return new HikariDataSource(hikari);
     }
 }

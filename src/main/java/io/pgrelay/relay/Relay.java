@@ -5,6 +5,7 @@ import io.pgrelay.apply.ApplyListener;
 import io.pgrelay.cli.ExitCode;
 import io.pgrelay.config.RelayConfig;
 import io.pgrelay.feed.Feed;
+import io.pgrelay.source.StreamPositions;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
@@ -28,6 +29,7 @@ public final class Relay {
 
     private final RelayConfig config;
     private final ApplyListener listener;
+    private final RelayListener events;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Object sleeper = new Object();
     private volatile boolean stopRequested;
@@ -38,6 +40,7 @@ public final class Relay {
     public Relay(RelayConfig config, ApplyListener listener) {
         this.config = config;
         this.listener = listener;
+        this.events = listener instanceof RelayListener relayListener ? relayListener : new RelayListener() {};
     }
 
     /** Runs until stopped; returns the process exit code. */
@@ -52,7 +55,7 @@ public final class Relay {
             return ExitCode.FAILURE;
         }
         this.feed = feed;
-        try (HikariDataSource downstream = DownstreamPool.create(config)) {
+        try (HikariDataSource downstream = DownstreamPool.create(config, events)) {
             return runSessions(downstream, feed);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -89,7 +92,10 @@ public final class Relay {
                 log.info("stopped cleanly at the last checkpoint");
                 return ExitCode.OK;
             } catch (SessionFailure failure) {
-                if (FailureClassifier.isPermanent(failure.getCause())) {
+                boolean permanent = FailureClassifier.isPermanent(failure.getCause());
+                String state = FailureClassifier.sqlState(failure.getCause());
+                events.sessionFailed(failure.side().toString(), state == null ? "none" : state.substring(0, 2), permanent);
+                if (permanent) {
                     this.failure = logPermanent(failure);
                     return ExitCode.FAILURE;
                 }
@@ -101,6 +107,7 @@ public final class Relay {
                         stateOf(failure), FailureClassifier.describe(failure.getCause()), delay.toMillis(),
                         backoff.attempts());
                 sleepUnlessStopped(delay);
+                events.reconnecting(backoff.attempts());
             } finally {
                 current = null;
             }
@@ -128,6 +135,22 @@ public final class Relay {
     private static String stateOf(SessionFailure failure) {
         String state = FailureClassifier.sqlState(failure.getCause());
         return state == null ? "" : " (SQLSTATE " + state + ")";
+    }
+
+    /** The relay's name and configuration, for reports. */
+    public RelayConfig config() {
+        return config;
+    }
+
+    /** The positions of the session that runs now, or null between sessions. */
+    public StreamPositions positions() {
+        RelaySession session = current;
+        return session == null ? null : session.positions();
+    }
+
+    /** True once the relay stopped on a failure that needs an operator. */
+    public boolean hasFailed() {
+        return failure != null;
     }
 
     /** True while a session streams from the upstream (for readiness). */

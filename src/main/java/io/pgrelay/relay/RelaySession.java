@@ -52,6 +52,7 @@ final class RelaySession {
     private volatile boolean applyDone;
     private volatile boolean streamDone;
     private volatile boolean streaming;
+    private volatile StreamPositions positions;
 
     RelaySession(RelayConfig config, DataSource downstream, Feed feed, BooleanSupplier stopRequested,
                  ApplyListener listener) {
@@ -60,6 +61,11 @@ final class RelaySession {
         this.downstream = downstream;
         this.stopRequested = stopRequested;
         this.listener = listener;
+    }
+
+    /** This session's positions, once its checkpoint is read; else null. */
+    StreamPositions positions() {
+        return positions;
     }
 
     /** True once the stream runs: the upstream slot exists and the downstream took a connection. */
@@ -74,6 +80,7 @@ final class RelaySession {
         try (ChangeApplier owned = applier) {
             Checkpoint checkpoint = applier.durable();
             StreamPositions positions = new StreamPositions(checkpoint);
+            this.positions = positions;
             ReceivedLog receivedLog = feed == null ? ReceivedLog.NONE
                     : onRelay(() -> feed.tap(() -> positions.durable().endLsn().asLong()));
             LogSequenceNumber start = startPosition(checkpoint);

@@ -108,11 +108,21 @@ public final class UpstreamConnector {
                 .withStartPosition(start)
                 .withSlotOption("proto_version", String.valueOf(config.protoVersion()))
                 .withSlotOption("publication_names", publicationNames())
+                .withSlotOption("messages", String.valueOf(receivesMessages(connection)))
                 .withStatusInterval((int) config.statusInterval().toMillis(), TimeUnit.MILLISECONDS)
                 // pgjdbc would otherwise move its flushed position up to a keepalive's WAL end
                 // once everything received is acknowledged: flush must be the checkpoint only.
                 .withAutomaticFlush(false)
                 .start();
+    }
+
+    /**
+     * Logical messages carry heartbeats down a chain; pgoutput knows the option from
+     * PostgreSQL 14 on (a pgrelay feed reports 15), older servers would reject it.
+     */
+    private static boolean receivesMessages(Connection connection) throws SQLException {
+        return connection.unwrap(org.postgresql.core.BaseConnection.class).haveMinimumServerVersion(
+                org.postgresql.core.ServerVersion.v14);
     }
 
     /** pgoutput splits the list like identifiers: quote each so case and commas survive. */

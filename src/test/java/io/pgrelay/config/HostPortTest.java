@@ -21,7 +21,7 @@ class HostPortTest {
 
     @Test
     void refusesMalformedAddresses() {
-        for (String bad : new String[] {"", "host", ":80", "host:", "host:0", "host:65536", "host:08x",
+        for (String bad : new String[] {"", "host", ":80", "host:", "host:65536", "host:08x",
             "::1:80", "[::1]", "ho st:80", "-host:80"}) {
             assertThrows(IllegalArgumentException.class, () -> HostPort.parse(bad), bad);
         }
