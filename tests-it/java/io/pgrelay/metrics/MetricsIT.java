@@ -144,6 +144,21 @@ class MetricsIT {
         }
     }
 
+    /** Runs {@code pgrelay status --url …} as its own process and returns what it printed. */
+    private static String status(Running relay, boolean json) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "io.pgrelay.cli.Main", "status",
+                "--url", "http://127.0.0.1:" + relay.observability.httpPort()));
+        if (json) {
+            command.add("--json");
+        }
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS), "status did not exit");
+        assertEquals(0, process.exitValue(), output);
+        return output;
+    }
+
     private static void await(String what, Duration timeout, Check check) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!check.ok()) {
@@ -167,7 +182,7 @@ class MetricsIT {
                 await("B ready", Duration.ofSeconds(30), () -> b.response("/ready").statusCode() == 200);
                 assertEquals("ok\n", a.get("/health"));
                 for (int i = 0; i < 5; i++) {
-                    a.relay.feed().slots().create("idle_slot_" + i, a.relay.feed().changelogEnd(), false);
+                    a.relay.feed().slots().create("idle_slot_" + i, a.relay.feed().currentPosition(), false);
                 }
 
                 // Workload: the downstream is slowed by a lock so apply lag becomes visible.
@@ -207,6 +222,13 @@ class MetricsIT {
                 double millis = (System.nanoTime() - started) / 1e6 / scrapes;
                 System.out.printf("scrape cost: %.2f ms and %d bytes per scrape (50 tables, %d feed slots)%n",
                         millis, bytes / scrapes, a.relay.feed().slots().all().size());
+
+                // pgrelay status, text and JSON, as an operator runs it.
+                String screen = status(a, false);
+                System.out.print(screen);
+                assertTrue(screen.contains("checkpoint") && screen.contains("idle_slot_4") && screen.contains("tier_a  streaming"), screen);
+                assertTrue(!screen.contains(" 0/0 "), "a slot created on a running relay starts at its current position: " + screen);
+                assertTrue(status(a, true).contains("\"relay\":\"tier_a\""), "status --json");
 
                 // /ready follows the upstream.
                 root.stop();

@@ -38,6 +38,7 @@ public final class Feed implements AutoCloseable {
     private final AtomicReference<SystemIdentity> identity = new AtomicReference<>();
     private final Path identityFile;
     private FeedServer server;
+    private volatile ReceivedLog tap;
 
     private Feed(RelayConfig config, DataDirLock lock, Changelog changelog, FeedSlots slots) {
         this.config = config;
@@ -73,7 +74,7 @@ public final class Feed implements AutoCloseable {
                 : ScramServer.Credentials.fromPassword(settings.password().reveal());
         FeedContext context = new FeedContext(settings.user(), credentials, settings.trustLoopback(), tls,
                 databaseOf(config.upstream().url()), new LinkedHashSet<>(config.publications()), identity::get, slots,
-                changelog, settings.timeout(), MAX_MESSAGE_BYTES);
+                changelog, this::currentPosition, settings.timeout(), MAX_MESSAGE_BYTES);
         HostPort address = HostPort.parse(settings.listen());
         server = FeedServer.start(context, new InetSocketAddress(address.host(), address.port()), settings.maxConnections());
     }
@@ -81,7 +82,20 @@ public final class Feed implements AutoCloseable {
     /** The stream recorder for one relay session; {@code checkpoint} is that session's durable checkpoint. */
     public ReceivedLog tap(LongSupplier checkpoint) throws IOException {
         changelog.discardIncompleteTail();
-        return new ChangelogTap(changelog, new Retention(changelog, slots, checkpoint, config.feed().maxRetainedBytes()));
+        ReceivedLog created = new ChangelogTap(changelog, new Retention(changelog, slots, checkpoint, config.feed().maxRetainedBytes()));
+        tap = created;
+        return created;
+    }
+
+    /**
+     * The relay's current durable position: the changelog's end, or later when the upstream was
+     * idle after it (nothing it sends later commits before). New slots start here.
+     */
+    public long currentPosition() {
+        ReceivedLog current = tap;
+        long end = changelog.endLsn();
+        long limit = current == null ? 0 : current.durableLimit().asLong();
+        return Long.compareUnsigned(limit, end) > 0 ? limit : end;
     }
 
     /** End of the last complete transaction in the changelog; 0 when empty. */

@@ -93,7 +93,7 @@ final class FeedCommands {
         out.rowDescription(FeedSession.fields("systemid", WireWriter.TEXT, "timeline", WireWriter.INT4,
                 "xlogpos", WireWriter.TEXT, "dbname", WireWriter.TEXT));
         out.dataRow(Arrays.asList(identity.systemId(), String.valueOf(identity.timeline()),
-                lsn(context.changelog().durableEndLsn()), context.database()));
+                lsn(context.position().getAsLong()), context.database()));
         out.commandComplete("IDENTIFY_SYSTEM");
     }
 
@@ -102,7 +102,7 @@ final class FeedCommands {
         if (!"pgoutput".equals(create.plugin())) {
             throw new CommandError("0A000", "output plugin \"" + create.plugin() + "\" is not available: the pgrelay feed serves pgoutput");
         }
-        long position = context.changelog().endLsn();
+        long position = context.position().getAsLong();
         if (!context.slots().create(create.name(), position, create.temporary())) {
             throw new CommandError("42710", "replication slot \"" + create.name() + "\" already exists");
         }

@@ -4,6 +4,7 @@ import io.pgrelay.changelog.Changelog;
 import io.pgrelay.feed.wire.ScramServer;
 import java.time.Duration;
 import java.util.Set;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 
@@ -18,6 +19,7 @@ import javax.net.ssl.SSLContext;
  * @param database      the database name clients connect to: the relay's upstream database
  * @param publications  the publication names the relay reads; clients must ask for these
  * @param identity      the root's system identifier and timeline, once learned from upstream
+ * @param position      the relay's current durable position: where a new slot starts
  */
 public record FeedContext(
         String user,
@@ -29,6 +31,7 @@ public record FeedContext(
         Supplier<SystemIdentity> identity,
         FeedSlots slots,
         Changelog changelog,
+        LongSupplier position,
         Duration timeout,
         int maxMessageBytes) {
 

@@ -49,8 +49,12 @@ public final class HttpEndpoint implements AutoCloseable {
             boolean ready = relay.isStreaming() && !relay.hasFailed();
             respond(exchange, ready ? 200 : 503, "text/plain", ready ? "ready\n" : "not ready: not streaming from the upstream\n");
         });
-        server.createContext("/status", exchange ->
-                respond(exchange, 200, "application/json", StatusReport.of(relay, metrics).toJson()));
+        server.createContext("/status", exchange -> {
+            StatusReport report = StatusReport.of(relay, metrics);
+            boolean text = "format=text".equals(exchange.getRequestURI().getQuery());
+            respond(exchange, 200, text ? "text/plain; charset=utf-8" : "application/json",
+                    text ? report.toText() : report.toJson());
+        });
         server.start();
         log.info("HTTP endpoint on {} (/metrics, /health, /ready, /status)", server.getAddress());
         return new HttpEndpoint(server);

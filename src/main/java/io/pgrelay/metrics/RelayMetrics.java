@@ -46,6 +46,7 @@ public class RelayMetrics implements RelayListener {
     private final MultiGauge slotConfirmed;
     private final MultiGauge slotLag;
     private final MultiGauge slotActive;
+    private final MultiGauge slotLost;
     private volatile Relay relay;
     private volatile UpstreamSlotState upstreamSlot = UpstreamSlotState.UNKNOWN;
 
@@ -65,6 +66,8 @@ public class RelayMetrics implements RelayListener {
         slotLag = MultiGauge.builder(PREFIX + "feed_slot_lag_bytes").baseUnit("bytes")
                 .description("changelog end minus the feed slot's confirmed position").register(registry);
         slotActive = MultiGauge.builder(PREFIX + "feed_slot_active").description("1 while a client streams the feed slot").register(registry);
+        slotLost = MultiGauge.builder(PREFIX + "feed_slot_lost")
+                .description("1 once the feed slot fell behind feed.max-retained-bytes (wal_status = lost)").register(registry);
     }
 
     /** Starts reading positions and feed state from {@code relay}. */
@@ -102,16 +105,19 @@ public class RelayMetrics implements RelayListener {
         List<MultiGauge.Row<?>> confirmed = new ArrayList<>();
         List<MultiGauge.Row<?>> lag = new ArrayList<>();
         List<MultiGauge.Row<?>> active = new ArrayList<>();
+        List<MultiGauge.Row<?>> lost = new ArrayList<>();
         long end = feed.changelogEnd();
         for (FeedSlot slot : feed.slots().all()) {
             Tags tags = Tags.of("slot", slot.name());
             confirmed.add(MultiGauge.Row.of(tags, lsn(slot.confirmedLsn())));
             lag.add(MultiGauge.Row.of(tags, Math.max(0, lsn(end) - lsn(slot.confirmedLsn()))));
             active.add(MultiGauge.Row.of(tags, feed.isStreaming(slot.name()) ? 1 : 0));
+            lost.add(MultiGauge.Row.of(tags, slot.lost() ? 1 : 0));
         }
         slotConfirmed.register(confirmed, true);
         slotLag.register(lag, true);
         slotActive.register(active, true);
+        slotLost.register(lost, true);
     }
 
     void upstreamSlot(UpstreamSlotState state) {

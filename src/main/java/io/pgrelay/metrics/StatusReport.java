@@ -49,6 +49,54 @@ public record StatusReport(String relay, String upstream, String upstreamSlot, S
         return new FeedStatus(feed.listenAddress(), feed.clients(), feed.retainedBytes(), slots);
     }
 
+    /** One screen for operators. */
+    public String toText() {
+        StringBuilder text = new StringBuilder();
+        line(text, "relay", relay + (failure != null ? "  FAILED: " + failure : streaming ? "  streaming" : "  not streaming"));
+        line(text, "upstream", upstream + "  slot " + upstreamSlot
+                + (upstreamWalStatus == null || upstreamWalStatus.equals("unknown") ? ""
+                : "  (" + upstreamWalStatus + ", retains " + bytes(upstreamRetainedWalBytes) + " of WAL)"));
+        line(text, "downstream", downstream);
+        line(text, "received", orDash(receivedLsn));
+        line(text, "checkpoint", orDash(checkpointLsn) + (checkpointCommitTime == null ? "" : "  committed at root " + checkpointCommitTime));
+        line(text, "lag", bytes(applyLagBytes) + " behind upstream, "
+                + (Double.isNaN(endToEndLagSeconds) ? "-" : String.format(Locale.ROOT, "%.3f s", endToEndLagSeconds)) + " behind root");
+        if (feed == null) {
+            line(text, "feed", "off");
+        } else {
+            line(text, "feed", feed.listen() + "  " + feed.clients() + " client(s), changelog " + bytes(feed.changelogBytes()));
+            if (!feed.slots().isEmpty()) {
+                text.append(String.format(Locale.ROOT, "  %-24s %-14s %12s  %s%n", "slot", "confirmed", "lag", "state"));
+                for (SlotStatus slot : feed.slots()) {
+                    text.append(String.format(Locale.ROOT, "  %-24s %-14s %12s  %s%n", slot.name(), slot.confirmedLsn(),
+                            bytes(slot.lagBytes()), slot.lost() ? "LOST" : slot.active() ? "streaming" : "idle"));
+                }
+            }
+        }
+        return text.toString();
+    }
+
+    private static void line(StringBuilder text, String label, String value) {
+        text.append(String.format(Locale.ROOT, "%-11s %s%n", label, value));
+    }
+
+    private static String orDash(String value) {
+        return value == null ? "-" : value;
+    }
+
+    private static String bytes(double bytes) {
+        if (Double.isNaN(bytes)) {
+            return "-";
+        }
+        String[] units = {"B", "kB", "MB", "GB", "TB"};
+        int unit = 0;
+        while (bytes >= 1024 && unit < units.length - 1) {
+            bytes /= 1024;
+            unit++;
+        }
+        return unit == 0 ? String.format(Locale.ROOT, "%.0f B", bytes) : String.format(Locale.ROOT, "%.1f %s", bytes, units[unit]);
+    }
+
     public String toJson() {
         StringBuilder json = new StringBuilder("{");
         field(json, "relay", relay).field(json, "upstream", upstream).field(json, "upstream_slot", upstreamSlot)
