@@ -9,12 +9,12 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Relays PostgreSQL logical replication: applies an upstream's pgoutput stream to a downstream database, exactly once.",
-        subcommands = {RunCommand.class, StatusCommand.class},
+        subcommands = {RunCommand.class, StatusCommand.class, SlotCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
-                "0:clean stop",
-                "1:runtime failure that needs an operator; the relay stopped at its last checkpoint",
-                "2:usage or configuration error"})
+                "0:clean stop, or a command that succeeded",
+                "1:runtime failure that needs an operator (run: the relay stopped at its last checkpoint)",
+                "2:usage or configuration error; nothing was started or changed"})
 final class PgRelayCommand implements Runnable {
 
     @Spec
@@ -22,6 +22,6 @@ final class PgRelayCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing command: try 'pgrelay run -c FILE'");
+        throw new ParameterException(spec.commandLine(), "missing command: try 'pgrelay run -c FILE' (or 'pgrelay slot list -c FILE')");
     }
 }

@@ -256,6 +256,10 @@ final class FeedCommands {
             out.commandComplete("SELECT " + context.publications().size());
             return;
         }
+        if (SlotListQuery.matches(text)) {
+            SlotListQuery.write(context.slots().all(), context.changelog().endLsn(), server::isStreaming, out);
+            return;
+        }
         throw new CommandError("0A000", "the pgrelay feed does not run SQL, only replication commands and a few fixed queries: "
                 + text.substring(0, Math.min(80, text.length())).toLowerCase(Locale.ROOT).replaceAll("\\s+", " "));
     }
