@@ -20,7 +20,8 @@ public final class ConfigKeys {
     public static final String ENV_PREFIX = "PGRELAY_";
 
     /** Variables the launcher and CLI own; they share the prefix but are not configuration keys. */
-    public static final Set<String> NON_KEY_ENV = Set.of("PGRELAY_CONFIG", "PGRELAY_HOME", "PGRELAY_OPTS");
+    public static final Set<String> NON_KEY_ENV = Set.of("PGRELAY_CONFIG", "PGRELAY_HOME", "PGRELAY_OPTS", "PGRELAY_JAR",
+            "PGRELAY_LOG_LEVEL", "PGRELAY_JDBC_LOG_LEVEL", "PGRELAY_TEST_PG", "PGRELAY_TEST_PG_BINDIR", "PGRELAY_CAPTURE");
 
     public static final KeySpec RELAY_NAME = KeySpec.text("relay.name", "same as upstream.slot", 1, 63,
             "identity of this relay: names its checkpoint row in the downstream");
