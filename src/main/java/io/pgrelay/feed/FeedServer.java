@@ -10,6 +10,10 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,6 +38,11 @@ public final class FeedServer implements AutoCloseable {
     private final Map<FeedSession, Set<String>> temporarySlots = new ConcurrentHashMap<>();
     private final AtomicInteger nextProcessId = new AtomicInteger(1);
     private final SecureRandom random = new SecureRandom();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "pgrelay-feed-timer");
+        thread.setDaemon(true);
+        return thread;
+    });
     private volatile boolean closed;
 
     private FeedServer(FeedContext context, int maxSessions, ServerSocket listener) {
@@ -135,6 +144,14 @@ public final class FeedServer implements AutoCloseable {
         return true;
     }
 
+    /** Closes the session's socket after {@code millis} unless the returned future is cancelled first. */
+    ScheduledFuture<?> closeUnlessCancelled(FeedSession session, long millis) {
+        return timer.schedule(() -> {
+            log.info("feed client {} did not finish logging in within {} s: closed", session.client(), millis / 1000);
+            session.closeQuietly();
+        }, millis, TimeUnit.MILLISECONDS);
+    }
+
     void ownTemporarySlot(FeedSession session, String slot) {
         temporarySlots.computeIfAbsent(session, s -> ConcurrentHashMap.newKeySet()).add(slot);
     }
@@ -161,6 +178,7 @@ public final class FeedServer implements AutoCloseable {
         } catch (IOException ignored) {
             // Closing the listener only stops new clients.
         }
+        timer.shutdownNow();
         for (FeedSession session : sessions) {
             session.closeQuietly();
         }

@@ -27,6 +27,8 @@ final class FeedSession implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(FeedSession.class);
     private static final int HANDSHAKE_TIMEOUT_MILLIS = 30_000;
+    /** The whole startup and login, like PostgreSQL's authentication_timeout: no slow drip holds a slot. */
+    static final long HANDSHAKE_DEADLINE_MILLIS = 60_000;
 
     private final FeedContext context;
     private final FeedServer server;
@@ -52,7 +54,10 @@ final class FeedSession implements Runnable {
             socket.setSoTimeout(HANDSHAKE_TIMEOUT_MILLIS);
             socket.setTcpNoDelay(true);
             streams();
-            if (!handshake()) {
+            var deadline = server.closeUnlessCancelled(this, HANDSHAKE_DEADLINE_MILLIS);
+            boolean ready = handshake();
+            deadline.cancel(false);
+            if (!ready) {
                 return;
             }
             socket.setSoTimeout(0);

@@ -189,8 +189,12 @@ final class FeedStreamer {
         sentTypes.put(typeOid, definition);
     }
 
+    /**
+     * walEnd is the message's own position, as a walsender sends it: a native subscriber takes
+     * walEnd as received and may report it flushed, so it must never run ahead of delivery.
+     */
     private void xLogData(long lsn, ByteBuffer message) throws IOException {
-        out.xLogData(lsn, context.changelog().durableEndLsn(), now(), message.duplicate());
+        out.xLogData(lsn, lsn, now(), message.duplicate());
         lastSend = System.nanoTime();
     }
 
