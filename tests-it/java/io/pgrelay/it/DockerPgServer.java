@@ -1,6 +1,8 @@
 package io.pgrelay.it;
 
 import com.github.dockerjava.api.DockerClient;
+import io.pgrelay.embedded.FreePorts;
+import io.pgrelay.embedded.LogTail;
 import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.sql.SQLException;

@@ -5,7 +5,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Stops clusters a test forgot to close, or could not close because it was aborted, when the JVM
- * exits. Hard JVM deaths, which skip shutdown hooks, are covered by {@link OrphanGuard}.
+ * exits. Hard JVM deaths, which skip shutdown hooks, are covered by the orphan guard of
+ * {@link io.pgrelay.embedded.PostgresServer}.
  */
 final class LeakedClusterReaper {
 

@@ -1,5 +1,7 @@
 package io.pgrelay.it;
 
+import io.pgrelay.embedded.Commands;
+import io.pgrelay.embedded.EmbeddedPostgresException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,7 +34,7 @@ final class LocalPgBinaries {
         Commands.Result result;
         try {
             result = Commands.run(List.of("pg_config", "--bindir"), null, Duration.ofSeconds(10));
-        } catch (PgClusterException e) {
+        } catch (EmbeddedPostgresException e) {
             throw new PgClusterException("no local PostgreSQL found: pg_config is not on the PATH; set "
                     + BINDIR_SETTING + " to the bin directory of a PostgreSQL installation", e);
         }

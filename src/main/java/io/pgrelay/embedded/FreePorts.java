@@ -1,4 +1,4 @@
-package io.pgrelay.it;
+package io.pgrelay.embedded;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -8,18 +8,19 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** Picks loopback TCP ports that nothing is listening on. */
-final class FreePorts {
+public final class FreePorts {
 
     /**
      * The kernel may hand the same ephemeral port out again once our probe socket is closed;
-     * remembering what this JVM already gave away keeps two clusters started back to back apart.
+     * remembering what this JVM already gave away keeps two servers started back to back apart.
      */
     private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
     private FreePorts() {
     }
 
-    static int next() {
+    /** A port on 127.0.0.1 that was free a moment ago and that this JVM has not handed out before. */
+    public static int next() {
         for (int attempt = 0; attempt < 100; attempt++) {
             try (ServerSocket probe = new ServerSocket()) {
                 probe.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0));
@@ -28,9 +29,9 @@ final class FreePorts {
                     return port;
                 }
             } catch (IOException e) {
-                throw new PgClusterException("cannot bind a probe socket on 127.0.0.1", e);
+                throw new EmbeddedPostgresException("cannot bind a probe socket on 127.0.0.1: " + e, e);
             }
         }
-        throw new PgClusterException("no unused loopback port found after 100 probes");
+        throw new EmbeddedPostgresException("no unused loopback port found after 100 probes");
     }
 }

@@ -1,13 +1,15 @@
-package io.pgrelay.it;
+package io.pgrelay.embedded;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
- * A tiny shell loop, one per server, that shuts the server down if the test JVM disappears
- * without running its shutdown hooks (SIGKILL, {@code Runtime.halt}, a Surefire fork timeout).
- * It also ends by itself once the cluster's work directory is deleted by a normal close.
+ * A tiny shell loop, one per server, that shuts the server down if this JVM disappears without
+ * running its shutdown hooks (SIGKILL, {@code Runtime.halt}, a test fork timeout). It also ends
+ * by itself once the server's work directory is deleted by a normal close.
  */
 final class OrphanGuard {
 
@@ -19,6 +21,8 @@ final class OrphanGuard {
             "[ -d \"$2\" ] || exit 0",
             "\"$4\" -D \"$3\" -m immediate -w -t 30 stop",
             "rm -rf -- \"$2\"");
+
+    private static final long DISMISS_WAIT_MILLIS = 500;
 
     private final Process process;
 
@@ -34,18 +38,29 @@ final class OrphanGuard {
                 .directory(workDir.toFile())
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         Commands.scrubEnvironment(builder.environment());
         try {
             return new OrphanGuard(builder.start());
         } catch (IOException e) {
-            throw new PgClusterException("cannot start the orphan guard for " + dataDir, e);
+            throw new EmbeddedPostgresException("cannot start the orphan guard for " + dataDir + ": " + e, e);
         }
     }
 
-    /** Ends the loop; only to be called once the server is stopped. */
+    /**
+     * Ends the loop; the server is either stopped or meant to outlive this JVM. The loop's shell
+     * goes first: runuser then returns at once, where a signal to runuser itself would keep it
+     * waiting two seconds for its child.
+     */
     void dismiss() {
         process.descendants().forEach(ProcessHandle::destroy);
-        process.destroy();
+        try {
+            if (!process.waitFor(DISMISS_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                process.destroy(); // not under runuser: the shell is the process itself
+                process.waitFor(DISMISS_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -1,4 +1,4 @@
-package io.pgrelay.it;
+package io.pgrelay.embedded;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -6,26 +6,25 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** The last lines of a log file, for exception messages. */
-final class LogTail {
+/** The last lines of a log, for exception messages. */
+public final class LogTail {
 
     private LogTail() {
     }
 
-    static String of(Path log, int lines) {
+    public static String of(Path log, int lines) {
         if (!Files.isRegularFile(log)) {
             return "(no log at " + log + ")";
         }
         try {
             // Lenient decoding: a log cut mid-character must still be shown.
-            List<String> all = new String(Files.readAllBytes(log), StandardCharsets.UTF_8).lines().toList();
-            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+            return of(new String(Files.readAllBytes(log), StandardCharsets.UTF_8), lines);
         } catch (IOException e) {
             return "(cannot read " + log + ": " + e + ")";
         }
     }
 
-    static String of(String text, int lines) {
+    public static String of(String text, int lines) {
         List<String> all = text.lines().toList();
         return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
     }

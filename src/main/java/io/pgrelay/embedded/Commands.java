@@ -1,5 +1,6 @@
-package io.pgrelay.it;
+package io.pgrelay.embedded;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -10,16 +11,16 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs an external command to completion with a deadline and collects what it printed. */
-final class Commands {
+public final class Commands {
 
     /** The outcome of one command: its exit code and its interleaved stdout and stderr. */
-    record Result(List<String> command, int exitCode, String output) {
+    public record Result(List<String> command, int exitCode, String output) {
 
-        boolean succeeded() {
+        public boolean succeeded() {
             return exitCode == 0;
         }
 
-        String describe() {
+        public String describe() {
             return String.join(" ", command) + " exited with " + exitCode
                     + (output.isBlank() ? "" : ":\n" + output.strip());
         }
@@ -28,7 +29,8 @@ final class Commands {
     private Commands() {
     }
 
-    static Result run(List<String> command, Path workDir, Duration timeout) {
+    /** Runs {@code command} in {@code workDir} (null: the current directory); throws only when it cannot start. */
+    public static Result run(List<String> command, Path workDir, Duration timeout) {
         Path outputFile = null;
         try {
             // Output goes to a file, not a pipe: pg_ctl starts a server that could inherit a pipe
@@ -38,7 +40,7 @@ final class Commands {
                     .directory(workDir == null ? null : workDir.toFile())
                     .redirectErrorStream(true)
                     .redirectOutput(outputFile.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             scrubEnvironment(builder.environment());
             Process process = builder.start();
             if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
@@ -49,26 +51,27 @@ final class Commands {
             }
             return new Result(command, process.exitValue(), Files.readString(outputFile, StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new PgClusterException("cannot run " + String.join(" ", command), e);
+            throw new EmbeddedPostgresException("cannot run " + String.join(" ", command) + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new PgClusterException("interrupted while running " + String.join(" ", command), e);
+            throw new EmbeddedPostgresException("interrupted while running " + String.join(" ", command), e);
         } finally {
             deleteQuietly(outputFile);
         }
     }
 
-    static Result runOrThrow(List<String> command, Path workDir, Duration timeout) {
+    /** As {@link #run}, but a non-zero exit is an {@link EmbeddedPostgresException} carrying the output. */
+    public static Result runOrThrow(List<String> command, Path workDir, Duration timeout) {
         Result result = run(command, workDir, timeout);
         if (!result.succeeded()) {
-            throw new PgClusterException(result.describe());
+            throw new EmbeddedPostgresException(result.describe());
         }
         return result;
     }
 
     /**
-     * A developer's PGPORT, PGDATA or PGHOST must not steer the test server, and a C locale keeps
-     * server messages in English so failures read the same everywhere.
+     * A user's PGPORT, PGDATA or PGHOST must not steer the server, and a C locale keeps server
+     * messages in English so failures read the same everywhere.
      */
     static void scrubEnvironment(Map<String, String> environment) {
         environment.keySet().removeIf(name -> name.startsWith("PG"));

@@ -1,21 +1,22 @@
-package io.pgrelay.it;
+package io.pgrelay.embedded;
 
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 
 /** Deletes a directory tree; symlinks inside it are removed, never followed. */
-final class TreeDeletion {
+public final class TreeDeletion {
 
     private TreeDeletion() {
     }
 
-    static void deleteIfExists(Path root) throws IOException {
-        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+    public static void deleteIfExists(Path root) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
