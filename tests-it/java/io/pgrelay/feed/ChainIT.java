@@ -7,6 +7,7 @@ import io.pgrelay.config.ConfigLoader;
 import io.pgrelay.config.RelayConfig;
 import io.pgrelay.it.PgCluster;
 import io.pgrelay.it.RelayRunner;
+import io.pgrelay.it.TypeZoo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,13 +19,19 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** Relays chained through their feeds: root → R1 → R2 → R3, each applying to its own database. */
+/**
+ * Relays chained through their feeds: root → R1 → R2 → R3, each applying to its own database:
+ * the type zoo, 10,000 pgbench-shaped transactions, key changes and a truncate arrive equal at
+ * every tier.
+ */
 @Timeout(180)
 class ChainIT {
 
     static final String DB = "app";
     static final String SCHEMA = """
             CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL, note text);
+            CREATE TABLE tellers (id int PRIMARY KEY, balance bigint NOT NULL);
+            CREATE TABLE branches (id int PRIMARY KEY, balance bigint NOT NULL);
             CREATE TABLE history (id bigserial PRIMARY KEY, account int, delta int, at timestamptz DEFAULT now());
             CREATE TYPE color AS ENUM ('red', 'green');
             CREATE TABLE misc (k text PRIMARY KEY, c color, j jsonb, a int[], big text)
@@ -38,11 +45,11 @@ class ChainIT {
     static void start() throws Exception {
         root = PgCluster.builder("chain-root").start();
         root.createDatabase(DB);
-        root.execute(DB, SCHEMA, "CREATE PUBLICATION chain FOR ALL TABLES");
+        root.execute(DB, SCHEMA, TypeZoo.TYPES, "CREATE PUBLICATION chain FOR ALL TABLES");
         for (int i = 0; i < downstreams.length; i++) {
             downstreams[i] = PgCluster.builder("chain-d" + (i + 1)).start();
             downstreams[i].createDatabase(DB);
-            downstreams[i].execute(DB, SCHEMA);
+            downstreams[i].execute(DB, SCHEMA, TypeZoo.TYPES);
         }
         dataDirs = Files.createTempDirectory("pgrelay-chain");
     }
@@ -101,7 +108,8 @@ class ChainIT {
                     workload();
                     for (PgCluster d : downstreams) {
                         for (String q : List.of("SELECT * FROM accounts ORDER BY id", "SELECT id, account, delta, at FROM history ORDER BY id",
-                                "SELECT k, c, j, a, md5(big) FROM misc ORDER BY k")) {
+                                "SELECT k, c, j, a, md5(big) FROM misc ORDER BY k", "SELECT * FROM tellers ORDER BY id",
+                                "SELECT * FROM branches ORDER BY id", TypeZoo.SELECT)) {
                             assertSameRows(() -> root.query(DB, q), () -> d.query(DB, q), CATCH_UP, d.name() + ": " + q);
                         }
                     }
@@ -113,17 +121,24 @@ class ChainIT {
         }
     }
 
+    /** The type zoo, then 10,000 pgbench-shaped transactions, key changes, a truncate. */
     private static void workload() throws Exception {
+        root.execute(DB, TypeZoo.workload());
         root.execute(DB, "INSERT INTO accounts SELECT g, 0, 'n' || g FROM generate_series(1, 200) g",
+                "INSERT INTO tellers SELECT g, 0 FROM generate_series(1, 10) g",
+                "INSERT INTO branches VALUES (1, 0)",
                 "INSERT INTO misc VALUES ('a', 'red', '{\"x\": [1, 2]}', '{1,NULL}', repeat(md5('x'), 500)), ('b', NULL, NULL, NULL, NULL)");
         try (var c = root.connect(DB); var s = c.createStatement()) {
             c.setAutoCommit(false);
             var rnd = new java.util.Random(7);
-            for (int i = 0; i < 2000; i++) {
+            for (int i = 0; i < 10_000; i++) {
                 int account = 1 + rnd.nextInt(200);
                 int delta = rnd.nextInt(100) - 50;
-                s.execute("UPDATE accounts SET balance = balance + " + delta + " WHERE id = " + account);
-                s.execute("INSERT INTO history (account, delta) VALUES (" + account + ", " + delta + ")");
+                s.addBatch("UPDATE accounts SET balance = balance + " + delta + " WHERE id = " + account);
+                s.addBatch("UPDATE tellers SET balance = balance + " + delta + " WHERE id = " + (1 + rnd.nextInt(10)));
+                s.addBatch("UPDATE branches SET balance = balance + " + delta + " WHERE id = 1");
+                s.addBatch("INSERT INTO history (account, delta) VALUES (" + account + ", " + delta + ")");
+                s.executeBatch();
                 c.commit();
             }
         }
