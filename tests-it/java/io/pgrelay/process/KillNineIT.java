@@ -92,6 +92,10 @@ class KillNineIT {
                 int termCycle = schedule.nextInt(4);
                 String termStop = "none";
                 for (int cycle = 0; ; cycle++) {
+                    // The random moment counts from when the relay streams: a loaded machine may
+                    // take longer to start a JVM than the pause lasts.
+                    assertTrue(relay.awaitLog("streaming slot", Duration.ofSeconds(60)),
+                            "relay " + relay.name() + " did not stream within 60 s; log:\n" + relay.log());
                     long pause = 1000 + schedule.nextInt(3001);
                     long left = TimeUnit.NANOSECONDS.toMillis(workloadEnd - System.nanoTime());
                     if (left < pause && kills >= MIN_KILLS) {

@@ -56,7 +56,8 @@ public final class Feed implements AutoCloseable {
                     + " is in use by another pgrelay process: stop it, or give this relay its own data.dir");
         }
         try {
-            Changelog changelog = Changelog.open(config.dataDir().resolve("changelog"), ChangelogOptions.defaults());
+            Changelog changelog = Changelog.open(config.dataDir().resolve("changelog"),
+                    ChangelogOptions.defaults().withSegmentBytes(segmentBytes(config.feed().maxRetainedBytes())));
             Feed feed = new Feed(config, lock, changelog, FeedSlots.open(config.dataDir()));
             feed.loadIdentity();
             feed.listen();
@@ -158,6 +159,14 @@ public final class Feed implements AutoCloseable {
             identity.set(new SystemIdentity(properties.getProperty("systemid"),
                     Integer.parseInt(properties.getProperty("timeline", "1"))));
         }
+    }
+
+    /**
+     * Retention releases whole segments: an eighth of the bound (1 to 64 MiB) keeps what is held
+     * beyond it small, without a file per few transactions.
+     */
+    static long segmentBytes(long maxRetainedBytes) {
+        return Math.max(1L << 20, Math.min(64L << 20, maxRetainedBytes / 8));
     }
 
     /** The database part of a JDBC URL: clients of the feed connect to the same name. */

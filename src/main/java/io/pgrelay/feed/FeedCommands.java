@@ -88,7 +88,8 @@ final class FeedCommands {
     private void identifySystem(WireWriter out) throws IOException, CommandError {
         SystemIdentity identity = context.identity().get();
         if (identity == null) {
-            throw new CommandError("55000", "the relay has not connected to its upstream yet: try again shortly");
+            // 57P03 (cannot_connect_now): a child started before its parent reached the root retries.
+            throw new CommandError("57P03", "the relay has not connected to its upstream yet: try again shortly");
         }
         out.rowDescription(FeedSession.fields("systemid", WireWriter.TEXT, "timeline", WireWriter.INT4,
                 "xlogpos", WireWriter.TEXT, "dbname", WireWriter.TEXT));

@@ -158,6 +158,7 @@ final class FeedStreamer {
             case 'C' -> {
                 xLogData(record.lsn(), message);
                 lastSentCommitEnd = message.getLong(message.position() + 10);
+                persistFeedback(false); // also while busy: retention must follow a client that never idles
             }
             default -> xLogData(record.lsn(), message);
         }

@@ -10,10 +10,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the changelog no longer than its slowest feed slot needs (DESIGN.md invariant 4), and
- * no larger than {@code feed.max-retained-bytes}: a slot that would need more is marked lost,
- * like PostgreSQL's {@code wal_status = lost}. With no feed slots the changelog is kept only down
- * to the apply checkpoint.
+ * Keeps the changelog no longer than its slowest feed slot needs (DESIGN.md invariant 4), and a
+ * slot at most {@code feed.max-retained-bytes} behind: one further behind is marked lost, like
+ * PostgreSQL's {@code wal_status = lost}. Release is by whole segments, so the changelog may hold
+ * up to one segment more than the bound (segments are sized from it, see {@link Feed}). With no
+ * feed slots the changelog is kept only down to the apply checkpoint.
  */
 public final class Retention {
 
@@ -31,33 +32,31 @@ public final class Retention {
         this.maxRetainedBytes = maxRetainedBytes;
     }
 
+    /**
+     * PostgreSQL's rule (max_slot_wal_keep_size): a slot more than the bound behind the changelog's
+     * end is lost; then whole segments nobody needs are released.
+     */
     public void run() throws IOException {
-        changelog.releaseUpTo(keepFrom());
-        while (changelog.retainedBytes() > maxRetainedBytes && markSlowestLost()) {
-            changelog.releaseUpTo(keepFrom());
+        long end = changelog.endLsn();
+        List<String> lost = new ArrayList<>();
+        for (FeedSlot slot : slots.all()) {
+            if (!slot.lost() && Long.compareUnsigned(end, slot.confirmedLsn()) > 0
+                    && Long.compareUnsigned(end - slot.confirmedLsn(), maxRetainedBytes) > 0) {
+                lost.add(slot.name());
+                log.warn("feed slot {} lost: it is at {}, {} bytes behind the changelog end {}, more than "
+                                + "feed.max-retained-bytes ({}); its client must drop and re-create it",
+                        slot.name(), LogSequenceNumber.valueOf(slot.confirmedLsn()).asString(), end - slot.confirmedLsn(),
+                        LogSequenceNumber.valueOf(end).asString(), maxRetainedBytes);
+            }
         }
+        if (!lost.isEmpty()) {
+            slots.markLost(lost);
+        }
+        changelog.releaseUpTo(keepFrom());
     }
 
     /** The lowest position anyone still needs: the slowest live slot, else the checkpoint. */
     private long keepFrom() {
         return slots.lowestConfirmed().orElse(checkpoint.getAsLong());
-    }
-
-    private boolean markSlowestLost() throws IOException {
-        var lowest = slots.lowestConfirmed();
-        if (lowest.isEmpty()) {
-            return false;
-        }
-        List<String> lost = new ArrayList<>();
-        for (FeedSlot slot : slots.all()) {
-            if (!slot.lost() && slot.confirmedLsn() == lowest.get()) {
-                lost.add(slot.name());
-            }
-        }
-        slots.markLost(lost);
-        log.warn("feed slot {} lost: it is at {} and the changelog would exceed feed.max-retained-bytes ({} bytes retained); "
-                        + "its client must drop and re-create it", String.join(", ", lost),
-                LogSequenceNumber.valueOf(lowest.get()).asString(), changelog.retainedBytes());
-        return true;
     }
 }

@@ -98,7 +98,9 @@ final class FailureClassifier {
             case "42501" -> side == Side.UPSTREAM
                     ? "use an upstream role with the REPLICATION attribute (ALTER ROLE ... REPLICATION)"
                     : "grant the downstream role INSERT, UPDATE, DELETE, TRUNCATE on the tables and CREATE on the database";
-            case "55000" -> "set wal_level=logical on the upstream, and use a slot created in the database of upstream.url";
+            // 55000 is also the state of an invalidated slot, whose own message says what to do.
+            case "55000" -> describe(failure).contains("can no longer get changes") ? null
+                    : "set wal_level=logical on the upstream, and use a slot created in the database of upstream.url";
             case "58P01" -> "the pgoutput plugin is missing on the upstream server";
             default -> null;
         };
