@@ -10,15 +10,13 @@ import io.pgrelay.decode.PgOutputDecoder;
 import io.pgrelay.decode.PgOutputMessage;
 import io.pgrelay.it.PgCluster;
 import io.pgrelay.it.RelayRunner;
+import io.pgrelay.embedded.TreeDeletion;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.ByteBuffer;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -277,22 +275,8 @@ final class FeedFixture implements AutoCloseable {
         return first;
     }
 
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+    /** Removes a test's files; the same deletion the embedded servers use. */
+    static void deleteTree(Path root) throws IOException {
+        TreeDeletion.deleteIfExists(root);
     }
 }

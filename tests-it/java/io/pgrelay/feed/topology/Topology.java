@@ -6,17 +6,15 @@ import io.pgrelay.config.ConfigLoader;
 import io.pgrelay.config.RelayConfig;
 import io.pgrelay.it.PgCluster;
 import io.pgrelay.process.RelayProcess;
+import io.pgrelay.embedded.TreeDeletion;
 import java.io.IOException;
 import java.io.Reader;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -348,23 +346,9 @@ final class Topology {
         return Files.createTempDirectory(base, test + "-");
     }
 
+    /** Removes a test's files; the same deletion the embedded servers use. */
     static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.deleteIfExists(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
-                Files.deleteIfExists(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        TreeDeletion.deleteIfExists(root);
     }
 
     /** Text of a few lines, for messages. */
