@@ -582,6 +582,29 @@ public final class Changelog implements AutoCloseable {
         }
     }
 
+    /**
+     * Bytes that {@link #releaseUpTo} would free for {@code lsn} if no reader pinned anything: a
+     * dry run, for deciding whether losing a slot would help at all.
+     */
+    public long releasableBytes(long lsn) {
+        lock.lock();
+        try {
+            long durableSeq = durable.seq();
+            long bytes = 0;
+            for (int i = 0; i + 1 < segments.size(); i++) {
+                Segment s = segments.get(i);
+                Segment next = segments.get(i + 1);
+                if (s.seq() >= durableSeq || Lsn.compare(next.header.prevLastKey(), lsn) >= 0) {
+                    break;
+                }
+                bytes += s.sealedSize;
+            }
+            return bytes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     // ------------------------------------------------------------------ readers
 
     /**

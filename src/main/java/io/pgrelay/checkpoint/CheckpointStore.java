@@ -14,9 +14,9 @@ import org.postgresql.replication.LogSequenceNumber;
  *
  * <p>The write runs on the caller's connection inside the caller's transaction, so the
  * checkpoint commits atomically with the changes it covers (DESIGN.md invariant 2). The
- * write refuses to move the checkpoint backwards: that only happens when a second relay
- * with the same {@code relay.name} applies to the same downstream, and continuing would
- * apply transactions twice.
+ * write refuses to move the checkpoint backwards or to write the same position twice: every
+ * legitimate write is strictly ahead, so either only happens when a second relay with the same
+ * {@code relay.name} applies to the same downstream, and continuing would apply transactions twice.
  */
 public final class CheckpointStore {
 
@@ -44,7 +44,7 @@ public final class CheckpointStore {
                    end_lsn = EXCLUDED.end_lsn,
                    commit_time = COALESCE(EXCLUDED.commit_time, c.commit_time),
                    updated_at = now()
-             WHERE c.end_lsn <= EXCLUDED.end_lsn
+             WHERE c.end_lsn < EXCLUDED.end_lsn
             """;
 
     private final String relayName;

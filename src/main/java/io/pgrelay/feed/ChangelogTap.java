@@ -12,8 +12,8 @@ import org.postgresql.replication.LogSequenceNumber;
  *
  * <p>fsync is grouped: after a commit once {@value #SYNC_INTERVAL_MILLIS} ms have passed since
  * the last one, and whenever the stream has nothing more buffered (caught up), so a waiting feed
- * client sees a transaction as soon as it is durable. Retention runs after syncs, at most once a
- * second.
+ * client sees a transaction as soon as it is durable. Retention runs after syncs and when caught
+ * up, at most once a second.
  *
  * <p>Idle position: when the stream is caught up, the changelog is synced and no transaction is
  * open, everything up to the upstream's position is in the changelog (the same argument as
@@ -60,9 +60,16 @@ public final class ChangelogTap implements ReceivedLog {
         if (dirty) {
             sync();
         }
-        if (!inTransaction && Long.compareUnsigned(upstreamEnd.asLong(), idleEnd) > 0) {
+        // Only when everything appended is durable: the idle position vouches for it.
+        if (!inTransaction && changelog.durableEndLsn() == changelog.endLsn()
+                && Long.compareUnsigned(upstreamEnd.asLong(), idleEnd) > 0) {
             idleEnd = upstreamEnd.asLong();
         }
+        maybeRunRetention();
+    }
+
+    /** At most once a second, and also while catching up (the stream is then never idle). */
+    private void maybeRunRetention() throws IOException {
         if (System.nanoTime() - lastRetention >= RETENTION_INTERVAL_NANOS) {
             lastRetention = System.nanoTime();
             retention.run();
@@ -80,5 +87,6 @@ public final class ChangelogTap implements ReceivedLog {
         changelog.sync();
         dirty = false;
         lastSync = System.nanoTime();
+        maybeRunRetention();
     }
 }

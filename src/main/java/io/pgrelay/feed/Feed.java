@@ -82,7 +82,16 @@ public final class Feed implements AutoCloseable {
 
     /** The stream recorder for one relay session; {@code checkpoint} is that session's durable checkpoint. */
     public ReceivedLog tap(LongSupplier checkpoint) throws IOException {
-        changelog.discardIncompleteTail();
+        try {
+            changelog.discardIncompleteTail();
+            // A previous session may have ended with complete transactions appended but not yet
+            // fsynced: make them durable before this session acknowledges anything past them.
+            changelog.sync();
+        } catch (IOException e) {
+            throw new ChangelogFailedException("the changelog in " + config.dataDir().resolve("changelog")
+                    + " failed (" + e.getMessage() + "): the relay stops so that a restart reopens and repairs it; "
+                    + "check that data.dir has space and is writable", e);
+        }
         ReceivedLog created = new ChangelogTap(changelog, new Retention(changelog, slots, checkpoint, config.feed().maxRetainedBytes()));
         tap = created;
         return created;

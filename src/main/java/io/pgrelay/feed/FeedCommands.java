@@ -145,7 +145,8 @@ final class FeedCommands {
             long from = Long.compareUnsigned(start.startLsn(), slot.confirmedLsn()) > 0 ? start.startLsn() : slot.confirmedLsn();
             FeedStreamer streamer;
             try {
-                streamer = new FeedStreamer(context, slot.name(), from, messages, out, in, session.client());
+                streamer = new FeedStreamer(context, slot.name(), from, messages, out, in, session.client(),
+                        server.timer(), session::closeQuietly);
             } catch (ChangelogPositionLostException e) {
                 context.slots().markLost(List.of(slot.name()));
                 throw new CommandError("55000", "can no longer get changes from replication slot \"" + slot.name()

@@ -144,6 +144,11 @@ public final class FeedServer implements AutoCloseable {
         return true;
     }
 
+    /** The feed's timer thread: deadlines and watchdogs, never blocking work. */
+    ScheduledExecutorService timer() {
+        return timer;
+    }
+
     /** Closes the session's socket after {@code millis} unless the returned future is cancelled first. */
     ScheduledFuture<?> closeUnlessCancelled(FeedSession session, long millis) {
         return timer.schedule(() -> {

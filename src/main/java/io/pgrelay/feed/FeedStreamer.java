@@ -13,6 +13,9 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import org.postgresql.replication.LogSequenceNumber;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,6 +48,8 @@ final class FeedStreamer {
     private final String client;
     private final ChangelogReader reader;
     private final PgOutputDecoder decoder = new PgOutputDecoder();
+    private final ScheduledExecutorService timer;
+    private final Runnable abort;
     private final Map<Integer, ByteBuffer> sentRelations = new HashMap<>();
     private final Map<Integer, ByteBuffer> sentTypes = new HashMap<>();
 
@@ -61,7 +66,9 @@ final class FeedStreamer {
     private volatile Throwable receiverFailure;
 
     FeedStreamer(FeedContext context, String slot, long from, boolean messages, WireWriter out, WireReader in,
-                 String client) throws IOException {
+                 String client, ScheduledExecutorService timer, Runnable abort) throws IOException {
+        this.timer = timer;
+        this.abort = abort;
         this.context = context;
         this.slot = slot;
         this.messages = messages;
@@ -75,13 +82,17 @@ final class FeedStreamer {
     }
 
     void run() throws IOException, ProtocolException {
-        out.copyBothResponse();
-        out.flush();
-        Thread receiver = new Thread(this::receive, "pgrelay-feed-recv-" + slot);
-        receiver.setDaemon(true);
-        receiver.start();
-        log.info("feed slot {} streaming to {} from {}", slot, client, LogSequenceNumber.valueOf(lastSentCommitEnd).asString());
+        ScheduledFuture<?> watchdog = null;
         try (reader) {
+            out.copyBothResponse();
+            out.flush();
+            Thread receiver = new Thread(this::receive, "pgrelay-feed-recv-" + slot);
+            receiver.setDaemon(true);
+            receiver.start();
+            // The session thread may be stuck in a write to a client that stopped reading: the
+            // timeout and a lost slot are enforced from the timer thread by closing the socket.
+            watchdog = timer.scheduleAtFixedRate(this::watch, 1, 1, TimeUnit.SECONDS);
+            log.info("feed slot {} streaming to {} from {}", slot, client, LogSequenceNumber.valueOf(lastSentCommitEnd).asString());
             while (!clientDone) {
                 checkClient();
                 ChangelogRecord record = reader.next(Duration.ZERO);
@@ -102,6 +113,9 @@ final class FeedStreamer {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         } finally {
+            if (watchdog != null) {
+                watchdog.cancel(false);
+            }
             persistFeedback(true);
         }
         log.info("feed slot {}: client {} ended streaming at {}", slot, client,
@@ -216,6 +230,17 @@ final class FeedStreamer {
             context.slots().confirm(slot, flush);
             persistedFlush = flush;
             lastPersist = System.nanoTime();
+        }
+    }
+
+    /** On the timer thread: ends a session whose client went silent or whose slot was lost. */
+    private void watch() {
+        boolean silent = System.nanoTime() - lastClientMessage > context.timeout().toNanos() + TimeUnit.SECONDS.toNanos(1);
+        boolean lost = context.slots().get(slot).map(FeedSlot::lost).orElse(true);
+        if (silent || lost) {
+            log.warn("feed slot {}: closing the connection of {}: {}", slot, client,
+                    lost ? "the slot was lost or dropped" : "no status for more than feed.timeout (" + context.timeout().toSeconds() + " s)");
+            abort.run();
         }
     }
 

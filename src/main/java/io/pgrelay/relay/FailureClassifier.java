@@ -24,7 +24,8 @@ final class FailureClassifier {
 
     static boolean isPermanent(Throwable failure) {
         if (failure instanceof ApplyException || failure instanceof CheckpointConflictException
-                || failure instanceof MalformedMessageException) {
+                || failure instanceof MalformedMessageException
+                || failure instanceof io.pgrelay.feed.ChangelogFailedException) {
             return true;
         }
         String state = sqlState(failure);
@@ -101,7 +102,7 @@ final class FailureClassifier {
             // 55000 is also the state of an invalidated slot, whose own message says what to do.
             case "55000" -> describe(failure).contains("can no longer get changes") ? null
                     : "set wal_level=logical on the upstream, and use a slot created in the database of upstream.url";
-            case "58P01" -> "the pgoutput plugin is missing on the upstream server";
+            case "58P01" -> describe(failure).contains("pgoutput") ? "the pgoutput plugin is missing on the upstream server" : null;
             default -> null;
         };
     }

@@ -28,6 +28,7 @@ public final class UpstreamConnector {
 
     private static final Logger log = LoggerFactory.getLogger(UpstreamConnector.class);
     private static final String DUPLICATE_OBJECT = "42710";
+    private static final java.time.Duration STREAM_NETWORK_TIMEOUT = java.time.Duration.ofSeconds(60);
 
     private final RelayConfig config;
 
@@ -101,6 +102,10 @@ public final class UpstreamConnector {
      * when that is later; transactions the checkpoint covers are skipped by apply.
      */
     public PGReplicationStream start(Connection connection, LogSequenceNumber start) throws SQLException {
+        // Streaming reads never block (readPending); this bounds the blocking ones, such as the
+        // end of the copy when a session closes over a silent network. Set only now: creating
+        // the slot may rightly wait long for transactions running on the upstream.
+        connection.setNetworkTimeout(Runnable::run, (int) STREAM_NETWORK_TIMEOUT.toMillis());
         return connection.unwrap(PGConnection.class).getReplicationAPI()
                 .replicationStream()
                 .logical()
