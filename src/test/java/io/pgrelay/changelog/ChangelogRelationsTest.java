@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(30)
 class ChangelogRelationsTest {
 
-    static final ChangelogOptions SMALL = ChangelogOptions.defaults().withSegmentBytes(4096);
+    static final ChangelogOptions SMALL = Pg.SMALL_SEGMENTS;
     static final Duration SHORT = Duration.ofMillis(50);
 
     @TempDir

@@ -24,18 +24,14 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(30)
 class ChangelogRetentionTest {
 
-    static final ChangelogOptions SMALL = ChangelogOptions.defaults().withSegmentBytes(4096);
+    static final ChangelogOptions SMALL = Pg.SMALL_SEGMENTS;
     static final Duration SHORT = Duration.ofMillis(50);
 
     @TempDir
     Path dir;
 
     static List<Txn> txns(Gen gen, int n) {
-        List<Txn> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            out.add(gen.inserts(1 + i % 4, 80 + i % 70));
-        }
-        return out;
+        return Pg.txns(gen, n, 4, 80, 70);
     }
 
     long filesSize() throws Exception {

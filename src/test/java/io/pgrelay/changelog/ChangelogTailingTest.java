@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(30)
 class ChangelogTailingTest {
 
-    static final ChangelogOptions SMALL = ChangelogOptions.defaults().withSegmentBytes(4096);
+    static final ChangelogOptions SMALL = Pg.SMALL_SEGMENTS;
     static final Duration SHORT = Duration.ofMillis(100);
 
     @TempDir

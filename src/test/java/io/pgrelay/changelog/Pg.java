@@ -155,6 +155,18 @@ final class Pg {
         }
     }
 
+    /** Segments small enough that a few dozen transactions span several. */
+    static final ChangelogOptions SMALL_SEGMENTS = ChangelogOptions.defaults().withSegmentBytes(4096);
+
+    /** {@code n} insert transactions: {@code 1 + i % rowSpread} rows of {@code size + i % sizeSpread} bytes. */
+    static List<Txn> txns(Gen gen, int n, int rowSpread, int size, int sizeSpread) {
+        List<Txn> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(gen.inserts(1 + i % rowSpread, size + i % sizeSpread));
+        }
+        return out;
+    }
+
     static void appendAll(Changelog log, List<Txn> txns) throws IOException {
         for (Txn t : txns) {
             append(log, t);
