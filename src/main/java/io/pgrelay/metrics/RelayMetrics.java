@@ -18,6 +18,7 @@ import io.pgrelay.source.StreamPositions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,9 +35,11 @@ import org.postgresql.replication.LogSequenceNumber;
 public class RelayMetrics implements RelayListener {
 
     private static final String PREFIX = "pgrelay_";
+    private static final int MAX_CACHED_RELATIONS = 10_000;
 
     private final MeterRegistry registry;
-    private final Map<String, Counter> rows = new ConcurrentHashMap<>();
+    /** Apply-thread only (see {@link #rowApplied}); sessions hand it over through thread start and join. */
+    private final Map<Relation, Map<String, Counter>> rowCounters = new IdentityHashMap<>();
     private final Map<String, Counter> errors = new ConcurrentHashMap<>();
     private final Counter transactions;
     private final Counter skipped;
@@ -146,12 +149,25 @@ public class RelayMetrics implements RelayListener {
         skipped.increment();
     }
 
+    /**
+     * Called per row on the apply thread, and only there: the per-relation cache is looked up by
+     * identity (the applier reuses one Relation per table and session) so a row costs no string
+     * building. Counters themselves are shared across sessions through the registry.
+     */
     @Override
     public void rowApplied(Relation relation, String operation) {
-        String table = relation == null ? "unknown" : relation.qualifiedName();
-        rows.computeIfAbsent(table + '\0' + operation, key -> Counter.builder(PREFIX + "rows_applied")
-                .description("row changes applied downstream").tags("table", table, "operation", operation)
-                .register(registry)).increment();
+        if (rowCounters.size() > MAX_CACHED_RELATIONS && !rowCounters.containsKey(relation)) {
+            rowCounters.clear(); // every session brings new Relation objects: do not keep old ones forever
+        }
+        Map<String, Counter> byOperation = rowCounters.computeIfAbsent(relation, r -> new IdentityHashMap<>());
+        Counter counter = byOperation.get(operation);
+        if (counter == null) {
+            String table = relation == null ? "unknown" : relation.qualifiedName();
+            counter = Counter.builder(PREFIX + "rows_applied").description("row changes applied downstream")
+                    .tags("table", table, "operation", operation).register(registry);
+            byOperation.put(operation, counter);
+        }
+        counter.increment();
     }
 
     @Override
