@@ -11,6 +11,7 @@ import io.pgrelay.decode.PgOutputMessage.Insert;
 import io.pgrelay.decode.PgOutputMessage.Relation;
 import io.pgrelay.decode.PgOutputMessage.ReplicaIdentity;
 import io.pgrelay.decode.PgOutputMessage.Truncate;
+import io.pgrelay.decode.PgOutputMessage.Type;
 import io.pgrelay.decode.PgOutputMessage.Update;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -45,6 +46,7 @@ public final class ChangeApplier implements AutoCloseable {
     private final Map<Integer, Relation> relations = new HashMap<>();
     private final Map<Integer, TargetTable> targets = new HashMap<>();
     private final StatementBatch batch;
+    private final RelationCheck relationCheck;
 
     private Checkpoint durable;
     private Checkpoint pending;
@@ -60,6 +62,14 @@ public final class ChangeApplier implements AutoCloseable {
      */
     public ChangeApplier(Connection connection, CheckpointStore checkpoints, Checkpoint durable,
                          ConflictPolicy policy, int batchSize, ApplyListener listener) throws SQLException {
+        this(connection, checkpoints, durable, policy, batchSize, listener, RelationCheck.NONE);
+    }
+
+    /** As above, with a check of every Relation message against the downstream (schema drift). */
+    public ChangeApplier(Connection connection, CheckpointStore checkpoints, Checkpoint durable,
+                         ConflictPolicy policy, int batchSize, ApplyListener listener,
+                         RelationCheck relationCheck) throws SQLException {
+        this.relationCheck = relationCheck;
         this.connection = connection;
         this.checkpoints = checkpoints;
         this.durable = durable;
@@ -85,9 +95,11 @@ public final class ChangeApplier implements AutoCloseable {
             relation(relation);
         } else if (message instanceof Truncate truncate) {
             truncate(truncate);
+        } else if (message instanceof Type type) {
+            relationCheck.type(type);
         }
         // Origin: informational, pgrelay applies every origin it is sent.
-        // Type: values are bound as text, the downstream knows its own types.
+        // Type: values are bound as text; only the relation check needs the names.
         // LogicalMessage: no built-in meaning yet; heartbeats will use these.
     }
 
@@ -201,6 +213,7 @@ public final class ChangeApplier implements AutoCloseable {
         // A new Relation message means the upstream table changed: statements built for the
         // old shape must not be reused, and pending rows of the old shape go first.
         batch.flush();
+        relationCheck.relation(connection, relations.get(relation.relationId()), relation);
         relations.put(relation.relationId(), relation);
         targets.remove(relation.relationId());
     }

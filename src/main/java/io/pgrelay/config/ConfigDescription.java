@@ -53,6 +53,9 @@ final class ConfigDescription {
         e.put(ConfigKeys.FEED_MAX_RETAINED_BYTES.name(), text(f == null ? null : f.maxRetainedBytes()));
         e.put(ConfigKeys.FEED_MAX_CONNECTIONS.name(), text(f == null ? null : f.maxConnections()));
         e.put(ConfigKeys.FEED_TIMEOUT.name(), f == null ? "" : duration(f.timeout()));
+        RelayConfig.Schema schema = c.schema();
+        e.put(ConfigKeys.SCHEMA_CREATE.name(), text(schema == null ? null : schema.create()));
+        e.put(ConfigKeys.SCHEMA_ADD_COLUMNS.name(), text(schema == null ? null : schema.addColumns()));
         e.put(ConfigKeys.DATA_DIR.name(), text(c.dataDir()));
         e.put(ConfigKeys.HTTP_LISTEN.name(), text(c.httpListen()));
         e.put(ConfigKeys.HEARTBEAT_ENABLED.name(), Boolean.toString(c.heartbeatEnabled()));

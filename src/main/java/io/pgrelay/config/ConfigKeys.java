@@ -60,6 +60,11 @@ public final class ConfigKeys {
     public static final KeySpec SYNC_INITIAL = optional("sync.initial", KeyType.BOOLEAN, "false",
             "copy existing rows before streaming (not available yet: must be false)");
 
+    public static final KeySpec SCHEMA_CREATE = optional("schema.create", KeyType.BOOLEAN, "false",
+            "create missing downstream schemas, types, sequences and tables of the published tables from the upstream catalog before streaming");
+    public static final KeySpec SCHEMA_ADD_COLUMNS = optional("schema.add-columns", KeyType.BOOLEAN, "false",
+            "add a column the upstream sends but the downstream lacks (nullable) instead of stopping");
+
     public static final KeySpec FEED_LISTEN = optional("feed.listen", KeyType.HOST_PORT, "",
             "host:port where the feed serves child relays and other replication clients; empty = no feed");
     public static final KeySpec FEED_USER = optional("feed.user", KeyType.STRING, "",
@@ -106,6 +111,7 @@ public final class ConfigKeys {
             SYNC_INITIAL,
             FEED_LISTEN, FEED_USER, FEED_PASSWORD, FEED_AUTH, FEED_TLS_CERT, FEED_TLS_KEY,
             FEED_MAX_RETAINED_BYTES, FEED_MAX_CONNECTIONS, FEED_TIMEOUT,
+            SCHEMA_CREATE, SCHEMA_ADD_COLUMNS,
             DATA_DIR, HTTP_LISTEN, HEARTBEAT_ENABLED, HEARTBEAT_INTERVAL,
             RETRY_INITIAL_BACKOFF, RETRY_MAX_BACKOFF, SHUTDOWN_TIMEOUT);
 

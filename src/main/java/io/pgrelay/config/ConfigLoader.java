@@ -139,6 +139,8 @@ public final class ConfigLoader {
         Duration maxBackoff = values.duration(RETRY_MAX_BACKOFF);
         Duration shutdownTimeout = values.duration(SHUTDOWN_TIMEOUT);
         checkBackoffOrder(values, initialBackoff, maxBackoff, problems);
+        Boolean schemaCreate = values.bool(ConfigKeys.SCHEMA_CREATE);
+        Boolean schemaAddColumns = values.bool(ConfigKeys.SCHEMA_ADD_COLUMNS);
 
         problems.throwIfAny();
         RelayConfig config = new RelayConfig(
@@ -146,7 +148,8 @@ public final class ConfigLoader {
                 upstream, slot, publications, protoVersion, statusInterval,
                 downstream, poolSize, conflict, batchSize, groupChanges, syncInitial,
                 feed, dataDir, httpListen, heartbeatEnabled, heartbeatInterval,
-                initialBackoff, maxBackoff, shutdownTimeout);
+                initialBackoff, maxBackoff, shutdownTimeout,
+                new RelayConfig.Schema(schemaCreate, schemaAddColumns));
         return new Result(config, problems.warnings());
     }
 

@@ -30,7 +30,8 @@ public record RelayConfig(
         Duration heartbeatInterval,
         Duration retryInitialBackoff,
         Duration retryMaxBackoff,
-        Duration shutdownTimeout) {
+        Duration shutdownTimeout,
+        Schema schema) {
 
     public RelayConfig {
         publications = List.copyOf(publications);
@@ -48,6 +49,16 @@ public record RelayConfig(
         public boolean enabled() {
             return listen != null && !listen.isEmpty();
         }
+    }
+
+    /**
+     * Schema bootstrap and drift ({@code schema.*}).
+     *
+     * @param create     create missing downstream objects of the published tables before streaming
+     * @param addColumns add a column that a Relation message has and the downstream lacks, instead of stopping
+     */
+    public record Schema(boolean create, boolean addColumns) {
+        public static final Schema OFF = new Schema(false, false);
     }
 
     /**

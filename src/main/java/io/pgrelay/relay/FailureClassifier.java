@@ -25,6 +25,7 @@ final class FailureClassifier {
     static boolean isPermanent(Throwable failure) {
         if (failure instanceof ApplyException || failure instanceof CheckpointConflictException
                 || failure instanceof MalformedMessageException
+                || failure instanceof io.pgrelay.schema.SchemaException
                 || failure instanceof io.pgrelay.feed.ChangelogFailedException) {
             return true;
         }

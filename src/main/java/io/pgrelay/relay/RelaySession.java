@@ -11,6 +11,10 @@ import io.pgrelay.decode.PgOutputDecoder;
 import io.pgrelay.decode.PgOutputMessage;
 import io.pgrelay.feed.Feed;
 import io.pgrelay.feed.SystemIdentity;
+import io.pgrelay.schema.SchemaBootstrap;
+import io.pgrelay.schema.SchemaDrift;
+import io.pgrelay.schema.SourceSchema;
+import io.pgrelay.schema.UpstreamSchema;
 import io.pgrelay.source.ReceivedLog;
 import org.postgresql.replication.LogSequenceNumber;
 import io.pgrelay.source.StreamPositions;
@@ -75,6 +79,7 @@ final class RelaySession {
 
     /** Returns after a clean stop; throws the first failure otherwise. */
     void run() throws SessionFailure, InterruptedException {
+        bootstrapSchema();
         CheckpointStore store = new CheckpointStore(config.relayName(), config.upstreamSlot());
         ChangeApplier applier = onDownstream(() -> openApplier(store));
         try (ChangeApplier owned = applier) {
@@ -136,10 +141,25 @@ final class RelaySession {
             store.ensureTable(connection);
             Checkpoint checkpoint = store.read(connection); // autocommit: the pool's default
             return new ChangeApplier(connection, store, checkpoint, config.conflictPolicy(),
-                    config.applyBatchSize(), listener);
+                    config.applyBatchSize(), listener, new SchemaDrift(config.schema().addColumns()));
         } catch (SQLException | RuntimeException e) {
             connection.close();
             throw e;
+        }
+    }
+
+    /** schema.create: before streaming, create what the downstream lacks (nothing, once it has it all). */
+    private void bootstrapSchema() throws SessionFailure {
+        if (!config.schema().create()) {
+            return;
+        }
+        SourceSchema schema = onUpstream(() -> UpstreamSchema.read(config));
+        if (schema != null) {
+            onDownstream(() -> {
+                try (Connection connection = downstream.getConnection()) {
+                    return SchemaBootstrap.create(schema, connection);
+                }
+            });
         }
     }
 
