@@ -35,7 +35,7 @@ public final class SchemaDrift implements RelationCheck {
 
     private static final String COLUMNS = """
             SELECT a.attname, a.atttypid, a.atttypmod, n.nspname, t.typname, format_type(a.atttypid, a.atttypmod),
-                   a.attnotnull, a.atthasdef, a.attgenerated <> ''
+                   a.attnotnull, a.atthasdef, a.attgenerated <> '', t.typtype = 'd'
               FROM pg_catalog.pg_attribute a
               JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
               JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
@@ -45,6 +45,16 @@ public final class SchemaDrift implements RelationCheck {
             SELECT format_type(t.oid, ?) FROM pg_catalog.pg_type t
               JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
              WHERE n.nspname = ? AND t.typname = ?""";
+    /** The type a domain is ultimately based on (domains may stack). */
+    private static final String DOMAIN_BASE = """
+            WITH RECURSIVE chain(oid, base) AS (
+                SELECT oid, typbasetype FROM pg_catalog.pg_type WHERE oid = ?
+                UNION ALL
+                SELECT t.oid, t.typbasetype FROM chain JOIN pg_catalog.pg_type t ON t.oid = chain.base)
+            SELECT n.nspname, t.typname FROM chain
+              JOIN pg_catalog.pg_type t ON t.oid = chain.oid
+              JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+             WHERE chain.base = 0""";
 
     private final boolean addColumns;
     private final Map<Integer, Type> types = new HashMap<>();
@@ -54,11 +64,18 @@ public final class SchemaDrift implements RelationCheck {
     }
 
     private record DownstreamColumn(String name, long typeOid, int typeModifier, String typeSchema, String typeName,
-                                    String formatted, boolean notNull, boolean hasDefault, boolean generated) {}
+                                    String formatted, boolean notNull, boolean hasDefault, boolean generated,
+                                    boolean domain) {}
 
+    /**
+     * pgoutput names pg_catalog with an empty namespace, and names a domain by its base type
+     * (it sends getBaseType's name under the domain's oid): so a Type message cannot tell a
+     * domain from its base type, and {@link #sameType} accepts either.
+     */
     @Override
     public void type(Type type) {
-        types.put(type.typeOid(), type);
+        String namespace = type.namespace().isEmpty() ? "pg_catalog" : type.namespace();
+        types.put(type.typeOid(), new Type(type.typeOid(), namespace, type.name()));
     }
 
     @Override
@@ -72,7 +89,7 @@ public final class SchemaDrift implements RelationCheck {
             DownstreamColumn existing = columns.remove(column.name());
             if (existing == null) {
                 missing(downstream, relation, table, column);
-            } else if (!sameType(column, existing)) {
+            } else if (!sameType(downstream, column, existing)) {
                 throw new SchemaException(prefix(relation) + "upstream column " + Identifiers.quote(column.name()) + " is "
                         + describeType(downstream, column) + " but downstream it is " + existing.formatted()
                         + "; change it (ALTER TABLE " + table + " ALTER COLUMN " + Identifiers.quote(column.name())
@@ -131,15 +148,25 @@ public final class SchemaDrift implements RelationCheck {
      * Same type and modifier. A user type without a Type message this session cannot be named,
      * so it is not judged (a feed that lost it must not stop the relay for nothing).
      */
-    private boolean sameType(Column column, DownstreamColumn existing) {
+    private boolean sameType(Connection downstream, Column column, DownstreamColumn existing) throws SQLException {
         if (column.typeModifier() != existing.typeModifier()) {
             return false;
         }
         Type named = types.get(column.typeOid());
         if (named != null) {
-            return named.namespace().equals(existing.typeSchema()) && named.name().equals(existing.typeName());
+            return named.namespace().equals(existing.typeSchema()) && named.name().equals(existing.typeName())
+                    || existing.domain() && isDomainBase(downstream, existing.typeOid(), named);
         }
         return column.typeOid() >= FIRST_NAMED_OID || column.typeOid() == existing.typeOid();
+    }
+
+    private static boolean isDomainBase(Connection downstream, long domain, Type named) throws SQLException {
+        try (PreparedStatement statement = downstream.prepareStatement(DOMAIN_BASE)) {
+            statement.setLong(1, domain);
+            try (ResultSet rs = statement.executeQuery()) {
+                return rs.next() && named.namespace().equals(rs.getString(1)) && named.name().equals(rs.getString(2));
+            }
+        }
     }
 
     /** The upstream column's type as the downstream spells it, or null when the downstream lacks it. */
@@ -188,7 +215,7 @@ public final class SchemaDrift implements RelationCheck {
                 while (rs.next()) {
                     columns.put(rs.getString(1), new DownstreamColumn(rs.getString(1), rs.getLong(2), rs.getInt(3),
                             rs.getString(4), rs.getString(5), rs.getString(6), rs.getBoolean(7), rs.getBoolean(8),
-                            rs.getBoolean(9)));
+                            rs.getBoolean(9), rs.getBoolean(10)));
                 }
             }
         }
