@@ -177,6 +177,20 @@ class SchemaBootstrapIT {
                 "the downstream continues the upstream's sequence");
     }
 
+    @Test
+    @Order(4)
+    void aPublicationColumnListCreatesOnlyThePublishedColumns() throws Exception {
+        pair.upstream("CREATE TABLE partial (id int PRIMARY KEY, shown text, secret text NOT NULL)",
+                "CREATE PUBLICATION partial_pub FOR TABLE partial (id, shown)");
+        pair.downstream.createDatabase("partial");
+        try (Connection up = pair.upstream.connect(ReplicationPair.DB);
+             Connection down = pair.downstream.connect("partial")) {
+            assertEquals(List.of("table public.partial"), SchemaBootstrap.bootstrapPublished(up, down, List.of("partial_pub")));
+        }
+        assertEquals(List.of(List.of("id"), List.of("shown")), pair.downstream.query("partial",
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'partial'::regclass AND attnum > 0 ORDER BY attnum"));
+    }
+
     private static void assertSameStructure() throws Exception {
         for (String table : TABLES) {
             assertEquals(pair.upstreamRows(columnsOf(table)), pair.downstreamRows(columnsOf(table)), "columns of " + table);

@@ -37,6 +37,21 @@ public final class SchemaBootstrap {
         return create(read(source, tables), target);
     }
 
+    /**
+     * As {@link #bootstrap}, for the tables that {@code publications} publish on {@code source}
+     * (a PostgreSQL upstream), with only the columns they send when a publication has a column list.
+     */
+    public static List<String> bootstrapPublished(Connection source, Connection target, List<String> publications)
+            throws SQLException {
+        return create(readPublished(source, publications), target);
+    }
+
+    /** The definitions of the tables (and their columns) that {@code publications} publish on {@code source}. */
+    public static SourceSchema readPublished(Connection source, List<String> publications) throws SQLException {
+        return new SourceCatalog(source).read(SourceCatalog.publishedTables(source, publications),
+                SourceCatalog.publishedColumns(source, publications));
+    }
+
     /** The tables that {@code publications} publish on {@code source} (partitioned roots when published via the root). */
     public static List<TableName> publishedTables(Connection source, List<String> publications) throws SQLException {
         return SourceCatalog.publishedTables(source, publications);

@@ -35,7 +35,7 @@ public final class SchemaDrift implements RelationCheck {
 
     private static final String COLUMNS = """
             SELECT a.attname, a.atttypid, a.atttypmod, n.nspname, t.typname, format_type(a.atttypid, a.atttypmod),
-                   a.attnotnull, a.atthasdef, a.attgenerated <> '', t.typtype = 'd'
+                   a.attnotnull, a.atthasdef OR a.attidentity <> '', a.attgenerated <> '', t.typtype = 'd'
               FROM pg_catalog.pg_attribute a
               JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
               JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace

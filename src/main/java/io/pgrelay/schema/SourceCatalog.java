@@ -5,9 +5,12 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Reads table, type and sequence definitions from a source's pg_catalog over an ordinary
@@ -23,6 +26,10 @@ final class SourceCatalog {
     private static final String PUBLISHED = """
             SELECT DISTINCT schemaname, tablename FROM pg_catalog.pg_publication_tables
              WHERE pubname = ANY (?) ORDER BY 1, 2""";
+    /** PostgreSQL 15 on: the columns each publication sends (all of them without a column list). */
+    private static final String PUBLISHED_COLUMNS = """
+            SELECT schemaname, tablename, attnames FROM pg_catalog.pg_publication_tables
+             WHERE pubname = ANY (?)""";
     private static final String TABLE = """
             SELECT c.oid FROM pg_catalog.pg_class c
               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -81,8 +88,39 @@ final class SourceCatalog {
         return tables;
     }
 
-    /** Reads the definitions of {@code tables} and of the types and sequences they use. */
+    /**
+     * The columns the publications send per table, when a publication has a column list
+     * (PostgreSQL 15 on); tables sent whole are absent. A table in several publications gets
+     * the union, as pgoutput sends it.
+     */
+    static Map<TableName, Set<String>> publishedColumns(Connection connection, List<String> publications)
+            throws SQLException {
+        Map<TableName, Set<String>> columns = new HashMap<>();
+        if (connection.getMetaData().getDatabaseMajorVersion() < 15) {
+            return columns;
+        }
+        try (PreparedStatement statement = connection.prepareStatement(PUBLISHED_COLUMNS)) {
+            statement.setArray(1, connection.createArrayOf("text", publications.toArray()));
+            try (ResultSet rs = statement.executeQuery()) {
+                while (rs.next()) {
+                    TableName table = new TableName(rs.getString(1), rs.getString(2));
+                    columns.computeIfAbsent(table, t -> new HashSet<>()).addAll(List.of((String[]) rs.getArray(3).getArray()));
+                }
+            }
+        }
+        return columns;
+    }
+
+    /** Reads the definitions of {@code tables}, whole, and of the types and sequences they use. */
     SourceSchema read(List<TableName> tables) throws SQLException {
+        return read(tables, Map.of());
+    }
+
+    /**
+     * As {@link #read(List)}, keeping of a table listed in {@code published} only those columns
+     * (a publication's column list), so the downstream has no column that nothing fills.
+     */
+    SourceSchema read(List<TableName> tables, Map<TableName, Set<String>> published) throws SQLException {
         String searchPath = setSearchPath("pg_catalog");
         SQLException failure = null;
         try {
@@ -92,7 +130,7 @@ final class SourceCatalog {
                 long oid = tableOid(table);
                 Map<String, SequenceDefinition> owned = ownedSequences(oid, table);
                 sequences.addAll(owned.values());
-                TableDefinition definition = table(oid, table, owned);
+                TableDefinition definition = table(oid, table, owned, published.get(table));
                 for (TableDefinition.Column column : definition.columns()) {
                     types.visit(column.typeOid());
                 }
@@ -149,8 +187,12 @@ final class SourceCatalog {
         }
     }
 
-    private TableDefinition table(long oid, TableName table, Map<String, SequenceDefinition> owned) throws SQLException {
+    private TableDefinition table(long oid, TableName table, Map<String, SequenceDefinition> owned,
+                                  Set<String> published) throws SQLException {
         List<TableDefinition.Column> columns = columns(oid, owned);
+        if (published != null) {
+            columns.removeIf(column -> !published.contains(column.name()));
+        }
         String primaryKey = null;
         String identityIndex = null;
         String identityName = null;

@@ -4,7 +4,6 @@ import io.pgrelay.config.RelayConfig;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.util.List;
 import java.util.Properties;
 import org.postgresql.PGProperty;
 import org.slf4j.Logger;
@@ -25,8 +24,7 @@ public final class UpstreamSchema {
     /** The definitions to bootstrap from, or null when the upstream is a pgrelay feed. */
     public static SourceSchema read(RelayConfig config) throws SQLException {
         try (Connection connection = connect(config)) {
-            List<TableName> tables = SourceCatalog.publishedTables(connection, config.publications());
-            return new SourceCatalog(connection).read(tables);
+            return SchemaBootstrap.readPublished(connection, config.publications());
         } catch (SQLException e) {
             if (e.getMessage() != null && e.getMessage().contains("pgrelay feed")) {
                 log.warn("schema.create: the upstream is a pgrelay feed, which has no catalog to read; with "

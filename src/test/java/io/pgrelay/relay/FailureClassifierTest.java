@@ -29,6 +29,7 @@ class FailureClassifierTest {
             assertTrue(FailureClassifier.isPermanent(new SQLException("x", state)), state);
         }
         assertTrue(FailureClassifier.isPermanent(new MalformedMessageException("bad")));
+        assertTrue(FailureClassifier.isPermanent(new io.pgrelay.schema.SchemaException("table t: column c differs")));
         assertTrue(FailureClassifier.isPermanent(new IllegalStateException("bug")));
     }
 
