@@ -191,6 +191,21 @@ class SchemaBootstrapIT {
                 "SELECT attname FROM pg_attribute WHERE attrelid = 'partial'::regclass AND attnum > 0 ORDER BY attnum"));
     }
 
+    @Test
+    @Order(5)
+    void aColumnOfATablesRowTypeIsRefusedNamingIt() throws Exception {
+        pair.upstream("CREATE TABLE address (street text)", "CREATE TABLE person (id int PRIMARY KEY, home address)");
+        pair.downstream.createDatabase("rowtype");
+        try (Connection up = pair.upstream.connect(ReplicationPair.DB);
+             Connection down = pair.downstream.connect("rowtype")) {
+            SchemaException refused = org.junit.jupiter.api.Assertions.assertThrows(SchemaException.class,
+                    () -> SchemaBootstrap.bootstrap(up, down, List.of(new TableName("public", "person"))));
+            assertEquals("a published table has a column of type public.address, the row type of a table: "
+                    + "create table public.address on the downstream first", refused.getMessage());
+        }
+        assertEquals(List.of(), pair.downstream.query("rowtype", "SELECT 1 FROM pg_class WHERE relname = 'person'"));
+    }
+
     private static void assertSameStructure() throws Exception {
         for (String table : TABLES) {
             assertEquals(pair.upstreamRows(columnsOf(table)), pair.downstreamRows(columnsOf(table)), "columns of " + table);

@@ -89,9 +89,9 @@ final class SourceCatalog {
     }
 
     /**
-     * The columns the publications send per table, when a publication has a column list
-     * (PostgreSQL 15 on); tables sent whole are absent. A table in several publications gets
-     * the union, as pgoutput sends it.
+     * The columns the publications send, per table (PostgreSQL 15 on, where a publication may
+     * have a column list; without one every column is listed). A table in several publications
+     * gets the union. Empty before 15: every column is sent.
      */
     static Map<TableName, Set<String>> publishedColumns(Connection connection, List<String> publications)
             throws SQLException {

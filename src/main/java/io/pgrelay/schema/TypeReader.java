@@ -24,7 +24,8 @@ final class TypeReader {
                    format_type(t.typbasetype, t.typtypmod), t.typnotnull, pg_get_expr(t.typdefaultbin, 0), t.typrelid,
                    e.extname, en.nspname,
                    CASE WHEN t.typcollation <> 0 AND t.typcollation <> bt.typcollation
-                        THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+                        THEN quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END,
+                   (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t.typrelid)
               FROM pg_catalog.pg_type t
               JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
               LEFT JOIN pg_catalog.pg_type bt ON bt.oid = t.typbasetype
@@ -93,7 +94,13 @@ final class TypeReader {
                 switch (kind) {
                     case "e" -> add(name.toString(), new TypeDefinition.Enum(name, enumLabels(oid)));
                     case "d" -> domain(oid, name, rs);
-                    case "c" -> composite(name, rs.getLong(10));
+                    case "c" -> {
+                        if (!"c".equals(rs.getString(14))) {
+                            throw new SchemaException("a published table has a column of type " + name + ", the row type "
+                                    + "of a table: create table " + name + " on the downstream first");
+                        }
+                        composite(name, rs.getLong(10));
+                    }
                     case "r" -> range(oid, name);
                     case "m" -> visit(rangeOfMultirange(oid));
                     default -> throw new SchemaException("type " + name + " (used by a published table) is a base type "
