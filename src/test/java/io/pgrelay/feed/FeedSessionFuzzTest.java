@@ -12,15 +12,14 @@ import io.pgrelay.changelog.ChangelogOptions;
 import io.pgrelay.feed.wire.ScramServer;
 import io.pgrelay.fuzz.ClientSessions;
 import io.pgrelay.fuzz.Fuzz;
+import io.pgrelay.fuzz.FuzzClient;
 import io.pgrelay.fuzz.Mutator;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -149,35 +148,11 @@ class FeedSessionFuzzTest {
             boolean toScram = random.nextInt(4) == 0;
             List<byte[]> seed = toScram ? scramSession : trusted.get(random.nextInt(trusted.size()));
             byte[] input = mutator.mutateSession(seed, all);
-            if (!exchange(toScram ? scramPort : trustingPort, input)) {
+            if (!FuzzClient.exchange(toScram ? scramPort : trustingPort, input, 15_000)) {
                 hung.incrementAndGet();
                 System.out.println("fuzz: session did not end: " + Fuzz.hex(input));
             }
             executed.incrementAndGet();
-        }
-    }
-
-    /** Sends the input, closes the sending side, reads to the end; false when the server never ended the session. */
-    private static boolean exchange(int port, byte[] input) {
-        try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
-            socket.setSoTimeout(15_000);
-            try {
-                socket.getOutputStream().write(input);
-                socket.shutdownOutput();
-            } catch (IOException closedEarly) {
-                // The server may already have refused the session: that is fine.
-            }
-            InputStream in = socket.getInputStream();
-            byte[] buffer = new byte[8192];
-            while (in.read(buffer) >= 0) {
-                // drain until the server closes
-            }
-            return true;
-        } catch (SocketTimeoutException e) {
-            return false;
-        } catch (IOException e) {
-            return true; // reset by the server: the session ended
         }
     }
 
