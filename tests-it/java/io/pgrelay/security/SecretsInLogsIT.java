@@ -103,7 +103,7 @@ class SecretsInLogsIT {
                 shown.add(get("http://127.0.0.1:" + httpPort + "/metrics"));
                 shown.add(get("http://127.0.0.1:" + httpPort + "/status"));
                 shown.add(get("http://127.0.0.1:" + httpPort + "/status?format=text"));
-                RelayProcess.Result status = RelayProcess.runCommand(runDir, Duration.ofSeconds(30), Map.of(), "status", "-c",
+                RelayProcess.Result status = RelayProcess.runCommand(runDir, Duration.ofSeconds(30), Map.of("PGRELAY_FEED_PASSWORD_FILE", feedPasswordFile.toString()), "status", "-c",
                         relay.dir().resolve("relay.properties").toString());
                 assertEquals(0, status.exitCode(), status.toString());
                 shown.add(status.output());

@@ -82,8 +82,8 @@ class SslPassThroughIT {
 
     private static PgCluster sslCluster(String name) {
         return PgCluster.builder(name).setting("ssl", "on")
-                .setting("ssl_cert_file", "'" + serverCert.certificate() + "'")
-                .setting("ssl_key_file", "'" + serverCert.key() + "'").start();
+                .setting("ssl_cert_file", serverCert.certificate().toString())
+                .setting("ssl_key_file", serverCert.key().toString()).start();
     }
 
     private static RelayRunner relay(String slot, String upstreamUrl, String downstreamUrl) {
@@ -110,9 +110,9 @@ class SslPassThroughIT {
             up.execute(DB, "INSERT INTO t VALUES (1, 'over tls')");
             Eventually.assertSameRows(() -> List.of(List.of("over tls")), () -> down.query(DB, "SELECT v FROM t WHERE id = 1"),
                     WAIT, "the row over TLS");
-            assertEquals(List.of(List.of("t")), up.query(DB, "SELECT bool_and(s.ssl)::text FROM pg_stat_ssl s "
+            assertEquals(List.of(List.of("true")), up.query(DB, "SELECT bool_and(s.ssl)::text FROM pg_stat_ssl s "
                     + "JOIN pg_stat_activity a USING (pid) WHERE a.backend_type = 'walsender'"), "the walsender's connection is TLS");
-            assertEquals(List.of(List.of("t")), down.query(DB, "SELECT (bool_and(s.ssl) AND count(*) > 0)::text FROM pg_stat_ssl s "
+            assertEquals(List.of(List.of("true")), down.query(DB, "SELECT (bool_and(s.ssl) AND count(*) > 0)::text FROM pg_stat_ssl s "
                     + "JOIN pg_stat_activity a USING (pid) WHERE a.backend_type = 'client backend' AND a.pid <> pg_backend_pid() "
                     + "AND a.datname = 'app'"), "every downstream pool connection is TLS");
         }
