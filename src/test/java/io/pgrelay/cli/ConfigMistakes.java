@@ -19,6 +19,11 @@ public final class ConfigMistakes {
      */
     public record Mistake(String mistake, Map<String, String> set, Map<String, String> env, String shown) {
 
+        /** The file the case is written to: named after the mistake, so messages that name it read well. */
+        public String fileName() {
+            return mistake.replaceAll("[^A-Za-z0-9]+", "-").replaceAll("^-|-$", "").toLowerCase(java.util.Locale.ROOT) + ".properties";
+        }
+
         /** The file content: {@link #valid()} with {@link #set} applied. */
         public Map<String, String> properties() {
             Map<String, String> p = new LinkedHashMap<>(valid());

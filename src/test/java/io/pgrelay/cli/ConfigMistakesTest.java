@@ -44,9 +44,8 @@ class ConfigMistakesTest {
     @Test
     void everyMistakeIsOneLineAndExitCodeTwoAndTheDocShowsIt(@TempDir Path dir) throws Exception {
         StringBuilder table = new StringBuilder("| mistake | setting | message (stderr) | exit |\n|---|---|---|---|\n");
-        int n = 0;
         for (Mistake mistake : ConfigMistakes.all()) {
-            Path file = write(dir.resolve("case-" + n++ + ".properties"), mistake.properties());
+            Path file = write(dir.resolve(mistake.fileName()), mistake.properties());
             assertRefusedByLoader(mistake, file);
             Outcome outcome = run("run", "-c", file.toString());
             assertEquals(ExitCode.USAGE, outcome.exitCode(), mistake.mistake() + ": " + outcome);
@@ -55,6 +54,18 @@ class ConfigMistakesTest {
             assertTrue(outcome.stdout().isBlank(), outcome.toString());
             table.append("| ").append(mistake.mistake()).append(" | ").append(mistake.shown()).append(" | ")
                     .append(cell(outcome.stderr().get(0).replace(dir.toString(), "…"))).append(" | ").append(outcome.exitCode()).append(" |\n");
+        }
+        for (Mistake mistake : ConfigMistakes.environment()) {
+            // RunCommand reads System.getenv(): the loader gets the variables here, ConfigMistakesIT
+            // checks that the real process prints the same lines.
+            Path file = write(dir.resolve(mistake.fileName()), mistake.properties());
+            ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
+                    () -> ConfigLoader.load(file, mistake.env()));
+            List<String> lines = new ArrayList<>();
+            e.warnings().forEach(warning -> lines.add("WARN " + warning));
+            e.problems().forEach(problem -> lines.add("pgrelay: config: " + problem));
+            table.append("| ").append(mistake.mistake()).append(" | ").append(mistake.shown()).append(" | ")
+                    .append(cell(String.join(" ⏎ ", lines).replace(dir.toString(), "…"))).append(" | 2 |\n");
         }
         Outcome missing = run("run", "-c", dir.resolve("nosuch.properties").toString());
         table.append("| config file missing | `-c nosuch.properties` | ").append(cell(String.join(" ", missing.stderr())
