@@ -54,7 +54,7 @@ final class JdbcUrls {
 
     /**
      * The first port in the URL's host list that is not 1-65535, or null when all are fine (pgjdbc
-     * would refuse such a URL only when connecting, with a warning and "no suitable driver").
+     * would refuse such a URL only when the relay connects).
      */
     static String badPort(String url) {
         int start = url.indexOf("//");
