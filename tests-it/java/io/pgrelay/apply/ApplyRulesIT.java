@@ -189,6 +189,59 @@ class ApplyRulesIT {
         }
     }
 
+    /**
+     * Bad data: the downstream refuses one row (a CHECK constraint the upstream lacks) in the middle
+     * of an upstream transaction that arrives in a catch-up group with good transactions around it.
+     * The relay stops with exit 1 naming table, key, LSN and SQLSTATE; the downstream keeps its last
+     * good checkpoint and none of the refused transaction; once the constraint is dropped a restart
+     * delivers everything exactly once (guarded_log has no key, so a doubled row would show).
+     */
+    @Test
+    void aRowRefusedDownstreamStopsAtTheLastGoodCheckpointAndResumesOnceFixed() throws Exception {
+        pair.schema("CREATE TABLE guarded (id int PRIMARY KEY, qty int NOT NULL)", "CREATE TABLE guarded_log (n int, note text)");
+        pair.upstream("CREATE PUBLICATION guarded FOR TABLE guarded, guarded_log");
+        pair.downstream("ALTER TABLE guarded ADD CONSTRAINT qty_below_100 CHECK (qty < 100)");
+        try (RelayRunner relay = relay("guarded")) {
+            pair.upstream("INSERT INTO guarded VALUES (1, 1)", "INSERT INTO guarded_log VALUES (1, 'baseline')");
+            assertReplicated(pair, "SELECT n, note FROM guarded_log ORDER BY n", CATCH_UP);
+        }
+        List<List<String>> lastGood = checkpoint("guarded");
+        // While the relay is down: good, good, refused (one statement, so one transaction), good.
+        pair.upstream("INSERT INTO guarded VALUES (2, 2)", "INSERT INTO guarded_log VALUES (2, 'before')");
+        long beforeRefused = lsn(pair.upstreamRows("SELECT pg_current_wal_lsn()::text").get(0).get(0));
+        pair.upstream("WITH log AS (INSERT INTO guarded_log VALUES (3, 'same transaction as the refused row')) "
+                        + "INSERT INTO guarded VALUES (3, 3), (4, 500), (5, 5)",
+                "INSERT INTO guarded_log VALUES (4, 'after')");
+        try (RelayRunner relay = relay("guarded")) {
+            assertEquals(1, relay.awaitExit(CATCH_UP), "exit code 1 when the downstream refuses a row");
+            String failure = relay.failure();
+            assertNotNull(failure);
+            assertTrue(failure.contains("\"public\".\"guarded\"") && failure.contains("(id)=(4)") && failure.contains("LSN 0/")
+                    && failure.contains("23514"), "names table, key, LSN and SQLSTATE: " + failure);
+            System.out.println("refused row, as the relay reports it: " + failure);
+        }
+        List<List<String>> stopped = checkpoint("guarded");
+        assertTrue(stopped.equals(lastGood) || pair.downstreamRows("SELECT 1 FROM guarded WHERE id = 2").size() == 1,
+                "the checkpoint moved past transactions that are not in the downstream");
+        System.out.println("refused row: the checkpoint " + (stopped.equals(lastGood)
+                ? "stayed at the last transaction before the catch-up group (the group was rolled back whole)"
+                : "moved to the last good transaction before the refused one"));
+        assertEquals(List.of(), pair.downstreamRows("SELECT id FROM guarded WHERE id >= 3"), "nothing of the refused transaction");
+        assertEquals(List.of(), pair.downstreamRows("SELECT n FROM guarded_log WHERE n >= 3"), "nothing at or after the refused row");
+        assertTrue(Long.compareUnsigned(lsn(stopped.get(0).get(0)), beforeRefused) <= 0,
+                "checkpoint " + stopped + " must be before the refused transaction");
+
+        // The operator decides the row is right and the constraint wrong: drop it and start again.
+        pair.downstream("ALTER TABLE guarded DROP CONSTRAINT qty_below_100");
+        try (RelayRunner relay = relay("guarded")) {
+            pair.upstream("INSERT INTO guarded_log VALUES (5, 'after the fix')");
+            assertReplicated(pair, "SELECT n, note FROM guarded_log ORDER BY n, note", CATCH_UP);
+            assertReplicated(pair, "SELECT id, qty FROM guarded ORDER BY id", CATCH_UP);
+        }
+        assertEquals(List.of(List.of("5", "5")), pair.downstreamRows("SELECT count(*), count(DISTINCT n) FROM guarded_log"),
+                "every logged row exactly once");
+    }
+
     @Test
     void conflictErrorOnUpdateOfMissingRow() throws Exception {
         pair.schema("CREATE TABLE strict2 (id int PRIMARY KEY, v text)");
@@ -257,6 +310,10 @@ class ApplyRulesIT {
         List<List<String>> commitTimes = pair.upstreamRows("SELECT 1");
         assertNotNull(commitTimes);
         assertNotNull(checkpoint.get(0).get(1), "checkpoint carries the root commit time");
+    }
+
+    private static long lsn(String text) {
+        return org.postgresql.replication.LogSequenceNumber.valueOf(text).asLong();
     }
 
     private static List<List<String>> checkpoint(String relayName) throws Exception {

@@ -6,7 +6,6 @@ import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
@@ -104,7 +103,7 @@ final class StatementBatch {
      */
     private SQLException refusedRow(BatchUpdateException e) {
         SQLException cause = e.getNextException() != null ? e.getNextException() : e;
-        int failed = firstFailed(e.getUpdateCounts());
+        int failed = rows.size() == 1 ? 0 : batchEntry(e);
         if (!SqlStates.isAboutTheData(cause.getSQLState()) || failed < 0 || failed >= rows.size()) {
             return cause;
         }
@@ -116,14 +115,18 @@ final class StatementBatch {
         throw ApplyException.refused(row, lsns.get(failed), cause);
     }
 
-    private static int firstFailed(int[] counts) {
-        for (int i = 0; i < counts.length; i++) {
-            if (counts[i] == Statement.EXECUTE_FAILED) {
-                return i;
-            }
-        }
-        return -1;
+    /**
+     * The index of the refused row. Inside a transaction pgjdbc marks every update count
+     * EXECUTE_FAILED (nothing is committed), so the counts cannot tell; its message names the entry
+     * ("Batch entry 1 ... was aborted"). -1 when the message is not in that form (a translated
+     * driver message): the error then goes up unnamed rather than naming a wrong row.
+     */
+    private static int batchEntry(BatchUpdateException e) {
+        java.util.regex.Matcher entry = BATCH_ENTRY.matcher(String.valueOf(e.getMessage()));
+        return entry.find() ? Integer.parseInt(entry.group(1)) : -1;
     }
+
+    private static final java.util.regex.Pattern BATCH_ENTRY = java.util.regex.Pattern.compile("^Batch entry (\\d{1,9}) ");
 
     private static void bind(PreparedStatement statement, String[] params) throws SQLException {
         for (int i = 0; i < params.length; i++) {

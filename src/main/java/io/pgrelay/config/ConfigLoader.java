@@ -209,6 +209,11 @@ public final class ConfigLoader {
             problems.add(FEED_PASSWORD.name() + " is required when feed.listen is set with feed.auth=scram: "
                     + "set it (or feed.password.file), or use feed.auth=trust for loopback clients");
         }
+        if (enabled && "trust".equals(auth) && password != null && password.isEmpty() && !loopbackOnly(listen)) {
+            problems.add(FEED_AUTH.name() + "=trust without feed.password admits loopback clients only, but feed.listen="
+                    + listen + " is reachable from other hosts: set feed.password (or feed.password.file), "
+                    + "or listen on 127.0.0.1");
+        }
         boolean noCert = cert == null || cert.toString().isEmpty();
         boolean noKey = key == null || key.toString().isEmpty();
         if (noCert != noKey) {
@@ -219,6 +224,12 @@ public final class ConfigLoader {
         }
         return new RelayConfig.Feed(listen == null ? "" : listen, user == null ? "" : user, password, "trust".equals(auth),
                 noCert ? null : cert, noKey ? null : key, retained, connections, timeout);
+    }
+
+    /** Whether a listen address accepts loopback clients only (a host name other than localhost may not). */
+    private static boolean loopbackOnly(String listen) {
+        String host = HostPort.parse(listen).host();
+        return host.equalsIgnoreCase("localhost") || host.equals("::1") || host.matches("127\\.\\d+\\.\\d+\\.\\d+");
     }
 
     private static void checkBackoffOrder(ValueReader values, Duration initial, Duration max, Problems problems) {

@@ -53,6 +53,33 @@ final class JdbcUrls {
     }
 
     /**
+     * The first port in the URL's host list that is not 1-65535, or null when all are fine (pgjdbc
+     * would refuse such a URL only when the relay connects).
+     */
+    static String badPort(String url) {
+        int start = url.indexOf("//");
+        if (start < 0) {
+            return null;
+        }
+        int end = start + 2;
+        while (end < url.length() && "/?#".indexOf(url.charAt(end)) < 0) {
+            end++;
+        }
+        String authority = url.substring(url.lastIndexOf('@', end - 1) >= start ? url.lastIndexOf('@', end - 1) + 1 : start + 2, end);
+        for (String host : authority.split(",", -1)) {
+            int colon = host.lastIndexOf(':');
+            if (colon < 0 || host.endsWith("]")) {
+                continue;
+            }
+            String port = host.substring(colon + 1);
+            if (!port.matches("\\d{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+                return port;
+            }
+        }
+        return null;
+    }
+
+    /**
      * Where the userinfo ({@code user:pass}) of {@code url} starts and ends (the index of its
      * {@code @}), or {@code null}. Per RFC 3986 it sits in the authority, which ends at the first
      * {@code /}, {@code ?} or {@code #} after {@code //}.

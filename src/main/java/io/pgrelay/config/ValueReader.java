@@ -155,6 +155,11 @@ final class ValueReader {
             reject(spec, value, "is not a PostgreSQL JDBC URL: use jdbc:postgresql://HOST[:PORT]/DATABASE");
             return null;
         }
+        String badPort = JdbcUrls.badPort(value.value());
+        if (badPort != null) {
+            reject(spec, value, "has port '" + badPort + "': use a port 1-65535 (jdbc:postgresql://HOST[:PORT]/DATABASE)");
+            return null;
+        }
         return value.value();
     }
 

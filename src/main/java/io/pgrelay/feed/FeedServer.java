@@ -10,9 +10,9 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -38,7 +38,7 @@ public final class FeedServer implements AutoCloseable {
     private final Map<FeedSession, Set<String>> temporarySlots = new ConcurrentHashMap<>();
     private final AtomicInteger nextProcessId = new AtomicInteger(1);
     private final SecureRandom random = new SecureRandom();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
+    private final ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, runnable -> {
         Thread thread = new Thread(runnable, "pgrelay-feed-timer");
         thread.setDaemon(true);
         return thread;
@@ -51,6 +51,8 @@ public final class FeedServer implements AutoCloseable {
         this.listener = listener;
         this.acceptor = new Thread(this::acceptLoop, "pgrelay-feed-accept");
         this.acceptor.setDaemon(true);
+        // A cancelled handshake deadline must not stay queued (holding its session) until it would have fired.
+        this.timer.setRemoveOnCancelPolicy(true);
     }
 
     public static FeedServer start(FeedContext context, InetSocketAddress address, int maxSessions) throws IOException {

@@ -15,6 +15,7 @@ import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.ScheduledFuture;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,11 +51,12 @@ final class FeedSession implements Runnable {
 
     @Override
     public void run() {
+        ScheduledFuture<?> deadline = null;
         try {
             socket.setSoTimeout(HANDSHAKE_TIMEOUT_MILLIS);
             socket.setTcpNoDelay(true);
             streams();
-            var deadline = server.closeUnlessCancelled(this, HANDSHAKE_DEADLINE_MILLIS);
+            deadline = server.closeUnlessCancelled(this, HANDSHAKE_DEADLINE_MILLIS);
             boolean ready = handshake();
             deadline.cancel(false);
             if (!ready) {
@@ -73,6 +75,11 @@ final class FeedSession implements Runnable {
             log.warn("feed session for {} failed: {}", client, e.toString());
             fatal("XX000", "internal error in the pgrelay feed: " + e.getMessage());
         } finally {
+            if (deadline != null) {
+                // Also after a failed handshake: a pending deadline holds this session and its buffers
+                // for a minute, and a flood of short bad connections would pile them up.
+                deadline.cancel(false);
+            }
             server.sessionEnded(this);
             closeQuietly();
         }
@@ -144,17 +151,7 @@ final class FeedSession implements Runnable {
         out.authenticationSasl(ScramServer.MECHANISM);
         out.flush();
         ScramServer.Exchange exchange = ScramServer.start(context.credentials());
-        ByteBuffer initial = expect(FrontendMessage.PASSWORD).body().duplicate();
-        String mechanism = WireReader.cString(initial);
-        if (!ScramServer.MECHANISM.equals(mechanism)) {
-            throw new ProtocolException("28000", "SASL mechanism " + mechanism + " is not supported: use " + ScramServer.MECHANISM);
-        }
-        int length = initial.getInt();
-        if (length < 0 || length > initial.remaining()) {
-            throw new ProtocolException("08P01", "malformed SASLInitialResponse");
-        }
-        byte[] clientFirst = new byte[length];
-        initial.get(clientFirst);
+        byte[] clientFirst = saslInitialResponse(expect(FrontendMessage.PASSWORD).body().duplicate());
         out.authenticationSaslContinue(exchange.serverFirst(clientFirst));
         out.flush();
         ByteBuffer response = expect(FrontendMessage.PASSWORD).body().duplicate();
@@ -172,6 +169,26 @@ final class FeedSession implements Runnable {
         }
         out.authenticationSaslFinal(serverFinal);
         out.authenticationOk();
+    }
+
+    /** The client-first-message inside a SASLInitialResponse: mechanism name, int32 length, data. */
+    private static byte[] saslInitialResponse(ByteBuffer initial) throws ProtocolException {
+        String mechanism;
+        try {
+            mechanism = WireReader.cString(initial);
+        } catch (IllegalArgumentException e) {
+            throw new ProtocolException("08P01", "malformed SASLInitialResponse: no mechanism name");
+        }
+        if (!ScramServer.MECHANISM.equals(mechanism)) {
+            throw new ProtocolException("28000", "SASL mechanism " + mechanism + " is not supported: use " + ScramServer.MECHANISM);
+        }
+        int length = initial.remaining() < 4 ? -1 : initial.getInt();
+        if (length < 0 || length > initial.remaining()) {
+            throw new ProtocolException("08P01", "malformed SASLInitialResponse");
+        }
+        byte[] clientFirst = new byte[length];
+        initial.get(clientFirst);
+        return clientFirst;
     }
 
     private static ProtocolException passwordFailed(String user, ProtocolException cause) {

@@ -62,14 +62,16 @@ public sealed interface ReplicationCommand {
         return new Sql(text);
     }
 
-    String IDENT = "(\"(?:[^\"]|\"\")+\"|[A-Za-z_][A-Za-z0-9_$]*)";
+    // Possessive quantifiers throughout: a greedy (x|y)+ recurses once per character in
+    // java.util.regex, and a 10 kB quoted name from a client overflowed the session's stack.
+    String IDENT = "(\"(?:[^\"]++|\"\")++\"|[A-Za-z_][A-Za-z0-9_$]*+)";
     Pattern CREATE = Pattern.compile("(?is)CREATE_REPLICATION_SLOT\\s+" + IDENT + "\\s+(TEMPORARY\\s+)?LOGICAL\\s+" + IDENT
             + "(?:\\s+.*)?");
     Pattern DROP = Pattern.compile("(?is)DROP_REPLICATION_SLOT\\s+" + IDENT + "(\\s+WAIT)?");
     Pattern START = Pattern.compile("(?is)START_REPLICATION\\s+SLOT\\s+" + IDENT + "\\s+LOGICAL\\s+([0-9A-Fa-f]+/[0-9A-Fa-f]+)"
             + "(?:\\s*\\((.*)\\))?");
     Pattern SHOW = Pattern.compile("(?is)SHOW\\s+" + IDENT);
-    Pattern OPTION = Pattern.compile("(?s)\\s*" + IDENT + "(?:\\s+'((?:[^']|'')*)')?\\s*(?:,|$)");
+    Pattern OPTION = Pattern.compile("(?s)\\s*" + IDENT + "(?:\\s+'((?:[^']++|'')*+)')?\\s*(?:,|$)");
 
     private static String identifier(String token) {
         if (token.startsWith("\"")) {

@@ -29,6 +29,9 @@ final class FailureClassifier {
                 || failure instanceof io.pgrelay.feed.ChangelogFailedException) {
             return true;
         }
+        if (sslMismatch(failure) != null) {
+            return true;
+        }
         String state = sqlState(failure);
         if (state == null) {
             // I/O errors without a state are connection trouble; programming errors are not.
@@ -86,8 +89,34 @@ final class FailureClassifier {
         return newline < 0 ? message : message.substring(0, newline);
     }
 
+    /**
+     * The TLS setup cannot work, whatever the wait: the URL asks for SSL and the server has none
+     * (pgjdbc's 08004), or the server's certificate fails the URL's sslmode=verify-ca/verify-full
+     * checks. Returns the fix, or null for anything else (a handshake cut by the network is retried).
+     */
+    static String sslMismatch(Throwable failure) {
+        String state = sqlState(failure);
+        String message = describe(failure);
+        if ("08004".equals(state) && message.contains("SSL")) {
+            return "the server does not accept SSL: turn ssl on there, or change sslmode in the URL";
+        }
+        for (Throwable t = failure; t != null && t.getCause() != t; t = t.getCause()) {
+            if (t instanceof java.security.cert.CertificateException || t instanceof java.security.cert.CertPathValidatorException
+                    || t instanceof javax.net.ssl.SSLPeerUnverifiedException
+                    || (t.getMessage() != null && t.getMessage().contains("could not be verified by hostnameverifier"))) {
+                return "the server's certificate does not pass the URL's sslmode checks: check sslrootcert "
+                        + "(the CA that signed it) and that the certificate names the host in the URL";
+            }
+        }
+        return null;
+    }
+
     /** How to fix a permanent failure, or null when the message says it already. */
     static String advice(Side side, Throwable failure) {
+        String ssl = sslMismatch(failure);
+        if (ssl != null) {
+            return ssl.replace("the URL", side + ".url");
+        }
         String state = sqlState(failure);
         if (state == null || failure instanceof ApplyException) {
             return null;

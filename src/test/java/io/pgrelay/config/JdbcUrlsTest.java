@@ -39,4 +39,17 @@ class JdbcUrlsTest {
         assertEquals(url, split.url());
         assertTrue(split.password().isEmpty());
     }
+
+    @Test
+    void badPortsAreFoundAndGoodUrlsLeftAlone() {
+        for (String good : new String[] {"jdbc:postgresql://h/app", "jdbc:postgresql://h:5432/app", "jdbc:postgresql://[::1]/app",
+                "jdbc:postgresql://[::1]:6001/app", "jdbc:postgresql://h1:5432,h2:5433/app?sslmode=require",
+                "jdbc:postgresql://u:p@h:1/app", "jdbc:postgresql:app", "jdbc:postgresql://h:65535"}) {
+            assertEquals(null, JdbcUrls.badPort(good), good);
+        }
+        assertEquals("99999", JdbcUrls.badPort("jdbc:postgresql://h:99999/app"));
+        assertEquals("0", JdbcUrls.badPort("jdbc:postgresql://h1:5432,h2:0/app"));
+        assertEquals("x", JdbcUrls.badPort("jdbc:postgresql://h:x/app"));
+        assertEquals("", JdbcUrls.badPort("jdbc:postgresql://h:/app"));
+    }
 }

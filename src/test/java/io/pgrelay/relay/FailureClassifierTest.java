@@ -34,6 +34,22 @@ class FailureClassifierTest {
     }
 
     @Test
+    void sslThatCannotWorkIsPermanentAndSaysWhy() {
+        SQLException noSsl = new SQLException("The server does not support SSL.", "08004");
+        assertTrue(FailureClassifier.isPermanent(noSsl));
+        assertTrue(FailureClassifier.advice(Side.UPSTREAM, noSsl).contains("sslmode in upstream.url"),
+                FailureClassifier.advice(Side.UPSTREAM, noSsl));
+        SQLException badCert = new SQLException("SSL error: PKIX path building failed", "08006",
+                new javax.net.ssl.SSLHandshakeException("PKIX path building failed"));
+        badCert.getCause().initCause(new java.security.cert.CertificateException("unable to find valid certification path"));
+        assertTrue(FailureClassifier.isPermanent(badCert));
+        assertTrue(FailureClassifier.advice(Side.DOWNSTREAM, badCert).contains("sslrootcert"));
+        SQLException cut = new SQLException("SSL error: Remote host terminated the handshake", "08006",
+                new javax.net.ssl.SSLHandshakeException("Remote host terminated the handshake"));
+        assertFalse(FailureClassifier.isPermanent(cut), "a handshake cut by the network is retried");
+    }
+
+    @Test
     void findsTheStateThatHikariWraps() {
         SQLException driver = new SQLException("password authentication failed for user \"x\"", "28P01");
         SQLTransientConnectionException pool = new SQLTransientConnectionException("pool timeout", "28P01", driver);

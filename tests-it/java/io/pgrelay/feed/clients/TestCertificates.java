@@ -22,14 +22,14 @@ import java.util.concurrent.TimeUnit;
  * so no key material is committed. The key is written as unencrypted PKCS#8 PEM, which is what
  * {@code feed.tls.key} takes.
  */
-final class TestCertificates {
+public final class TestCertificates {
 
     /** Where the PEM files are and the certificate itself, for clients that trust exactly it. */
-    record Pair(Path certificate, Path key, X509Certificate x509) {}
+    public record Pair(Path certificate, Path key, X509Certificate x509) {}
 
     private TestCertificates() {}
 
-    static Pair generate(Path dir) throws IOException, InterruptedException, GeneralSecurityException {
+    public static Pair generate(Path dir) throws IOException, InterruptedException, GeneralSecurityException {
         Path cert = dir.resolve("cert.pem");
         Path key = dir.resolve("key.pem");
         if (!withOpenssl(dir, cert, key)) {

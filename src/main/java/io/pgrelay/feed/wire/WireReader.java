@@ -62,6 +62,10 @@ public final class WireReader {
             throw new ProtocolException("0A000", "unsupported frontend protocol " + (protocol >>> 16) + "."
                     + (protocol & 0xffff) + ": server supports 3.0");
         }
+        if (body.length == 0 || body[body.length - 1] != 0) {
+            // PostgreSQL's own check; it also means every string below finds its terminator.
+            throw new ProtocolException("08P01", "invalid startup packet layout: expected terminator as last byte");
+        }
         Map<String, String> parameters = new LinkedHashMap<>();
         ByteBuffer buffer = ByteBuffer.wrap(body);
         while (buffer.hasRemaining()) {
