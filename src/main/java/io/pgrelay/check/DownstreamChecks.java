@@ -27,7 +27,7 @@ final class DownstreamChecks {
             SELECT a.attname, format_type(a.atttypid, a.atttypmod),
                    a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND NOT %s
               FROM pg_catalog.pg_attribute a
-             WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped
+             WHERE a.attrelid = ?::oid AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY a.attnum
             """;
 
@@ -73,13 +73,15 @@ final class DownstreamChecks {
     private void checkpointSchema(Connection sql) throws SQLException {
         String name = "downstream pgrelay schema";
         String role = PublishedTable.display(downstream.user());
+        // Catalog lookups by name, not to_regclass: that raises an error without USAGE on the schema.
         try (PreparedStatement statement = sql.prepareStatement("""
-                SELECT to_regclass('pgrelay.checkpoint') IS NOT NULL,
-                       CASE WHEN to_regclass('pgrelay.checkpoint') IS NOT NULL THEN
-                            has_table_privilege('pgrelay.checkpoint', 'SELECT, INSERT, UPDATE') END,
-                       EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'pgrelay'),
-                       CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'pgrelay') THEN
-                            has_schema_privilege('pgrelay', 'USAGE') AND has_schema_privilege('pgrelay', 'CREATE') END,
+                WITH t AS (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                            WHERE n.nspname = 'pgrelay' AND c.relname = 'checkpoint'),
+                     s AS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'pgrelay')
+                SELECT EXISTS (SELECT 1 FROM t),
+                       (SELECT has_schema_privilege('pgrelay', 'USAGE') AND has_table_privilege(t.oid, 'SELECT, INSERT, UPDATE') FROM t),
+                       EXISTS (SELECT 1 FROM s),
+                       (SELECT has_schema_privilege('pgrelay', 'USAGE') AND has_schema_privilege('pgrelay', 'CREATE') FROM s),
                        has_database_privilege(current_database(), 'CREATE')
                 """); ResultSet rs = statement.executeQuery()) {
             rs.next();
@@ -144,17 +146,13 @@ final class DownstreamChecks {
 
     /** The downstream table's columns, or null when it does not exist. */
     private Map<String, DownstreamColumn> columns(Connection sql, PublishedTable table) throws SQLException {
-        try (PreparedStatement exists = sql.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-            exists.setString(1, table.qualifiedName());
-            try (ResultSet rs = exists.executeQuery()) {
-                if (!rs.next() || !rs.getBoolean(1)) {
-                    return null;
-                }
-            }
+        Long oid = oid(sql, table);
+        if (oid == null) {
+            return null;
         }
         Map<String, DownstreamColumn> columns = new LinkedHashMap<>();
         try (PreparedStatement statement = sql.prepareStatement(columnsSql)) {
-            statement.setString(1, table.qualifiedName());
+            statement.setLong(1, oid);
             try (ResultSet rs = statement.executeQuery()) {
                 while (rs.next()) {
                     columns.put(rs.getString(1), new DownstreamColumn(rs.getString(2), rs.getBoolean(3)));
@@ -162,6 +160,19 @@ final class DownstreamChecks {
             }
         }
         return columns;
+    }
+
+    /** By name in the catalog: to_regclass would raise an error without USAGE on the schema. */
+    private static Long oid(Connection sql, PublishedTable table) throws SQLException {
+        try (PreparedStatement statement = sql.prepareStatement("SELECT c.oid FROM pg_catalog.pg_class c "
+                + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ? "
+                + "AND c.relkind IN ('r', 'p')")) {
+            statement.setString(1, table.schema());
+            statement.setString(2, table.name());
+            try (ResultSet rs = statement.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : null;
+            }
+        }
     }
 
     /**
@@ -222,9 +233,23 @@ final class DownstreamChecks {
             needed.add("SELECT");
         }
         StringJoiner lacking = new StringJoiner(", ");
+        boolean usage;
+        try (PreparedStatement statement = sql.prepareStatement("SELECT has_schema_privilege(?, 'USAGE')")) {
+            statement.setString(1, table.schema());
+            try (ResultSet rs = statement.executeQuery()) {
+                usage = rs.next() && rs.getBoolean(1);
+            }
+        }
+        if (!usage) {
+            return java.util.Optional.of(Check.fail("downstream privileges", downstream.user() + " lacks USAGE on schema "
+                    + PublishedTable.display(table.schema()) + " of " + table.displayName(), "GRANT USAGE ON SCHEMA "
+                    + PublishedTable.display(table.schema()) + " TO " + PublishedTable.display(downstream.user())
+                    + "; (on the downstream)"));
+        }
+        Long oid = oid(sql, table);
         for (String privilege : needed) {
-            try (PreparedStatement statement = sql.prepareStatement("SELECT has_table_privilege(?, ?)")) {
-                statement.setString(1, table.qualifiedName());
+            try (PreparedStatement statement = sql.prepareStatement("SELECT has_table_privilege(?::oid, ?)")) {
+                statement.setLong(1, oid);
                 statement.setString(2, privilege);
                 try (ResultSet rs = statement.executeQuery()) {
                     if (rs.next() && !rs.getBoolean(1)) {

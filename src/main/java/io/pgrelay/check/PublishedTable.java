@@ -15,11 +15,6 @@ public record PublishedTable(String schema, String name, List<Column> columns,
 
     public record Column(String name, String type) {}
 
-    /** {@code "schema"."name"}, always quoted, as apply names it. */
-    public String qualifiedName() {
-        return quote(schema) + "." + quote(name);
-    }
-
     /** {@code schema.name}, quoted only where PostgreSQL needs it: for reports and fixes. */
     public String displayName() {
         return display(schema) + "." + display(name);
