@@ -136,6 +136,7 @@ class CheckIT {
                     "exactly the three problems fail: " + out);
             assertTrue(out.contains("3 FAIL"), out);
             assertClean(result.output());
+            System.out.println("CheckIT: a misconfigured upstream\n" + out);
 
             try (RelayProcess relay = RelayProcess.start("bad-run", runDir, config)) {
                 int exit = relay.waitFor(Duration.ofSeconds(60));

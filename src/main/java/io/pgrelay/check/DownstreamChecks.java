@@ -166,7 +166,7 @@ final class DownstreamChecks {
     private static Long oid(Connection sql, PublishedTable table) throws SQLException {
         try (PreparedStatement statement = sql.prepareStatement("SELECT c.oid FROM pg_catalog.pg_class c "
                 + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ? "
-                + "AND c.relkind IN ('r', 'p')")) {
+                + "AND c.relkind IN ('r', 'p', 'f')")) {
             statement.setString(1, table.schema());
             statement.setString(2, table.name());
             try (ResultSet rs = statement.executeQuery()) {

@@ -39,17 +39,18 @@ final class PublishedTables {
         String columnList = version >= 150000 ? " AND EXISTS (SELECT 1 FROM pg_catalog.pg_publication_tables t2"
                 + " WHERE t2.pubname = ANY (?) AND t2.schemaname = n.nspname AND t2.tablename = c.relname"
                 + " AND a.attname = ANY (t2.attnames))" : "";
+        // Joined by name, not cast to regclass: that needs USAGE on the schema, which streaming does not.
         String query = "WITH published AS ("
-                + " SELECT format('%I.%I', t.schemaname, t.tablename)::regclass AS relid, bool_or(p.pubinsert) AS ins,"
+                + " SELECT t.schemaname, t.tablename, bool_or(p.pubinsert) AS ins,"
                 + " bool_or(p.pubupdate) AS upd, bool_or(p.pubdelete) AS del, " + truncate + " AS trunc"
                 + " FROM pg_catalog.pg_publication p JOIN pg_catalog.pg_publication_tables t ON t.pubname = p.pubname"
-                + " WHERE p.pubname = ANY (?) GROUP BY 1)"
+                + " WHERE p.pubname = ANY (?) GROUP BY 1, 2)"
                 + " SELECT n.nspname, c.relname, pb.ins, pb.upd, pb.del, pb.trunc, c.relreplident::text,"
                 + " EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary),"
                 + " EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisreplident),"
                 + " a.attname, format_type(a.atttypid, a.atttypmod)"
-                + " FROM published pb JOIN pg_catalog.pg_class c ON c.oid = pb.relid"
-                + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                + " FROM published pb JOIN pg_catalog.pg_namespace n ON n.nspname = pb.schemaname"
+                + " JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = pb.tablename"
                 + " JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
                 + notGenerated + columnList
                 + " ORDER BY n.nspname, c.relname, a.attnum";
