@@ -14,6 +14,8 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -285,6 +287,13 @@ class CheckIT {
             find(report, Check.Status.OK, "upstream slot check_child", "does not exist yet");
             find(report, Check.Status.SKIP, "upstream server", "pgrelay feed");
             find(report, Check.Status.SKIP, "downstream tables", "not known");
+
+            RelayConfig childConfig = ConfigLoader.fromProperties(child, Map.of());
+            try (Connection feed = CheckConnections.replication(childConfig.upstream(), "CheckIT");
+                 Statement statement = feed.createStatement()) {
+                statement.execute("CREATE_REPLICATION_SLOT check_child LOGICAL pgoutput");
+            }
+            find(Preflight.run(childConfig, false), Check.Status.OK, "upstream slot check_child", "feed slot exists, confirmed ");
 
             child.setProperty("upstream.publications", "good_pub,log_pub");
             CheckReport wrong = Preflight.run(ConfigLoader.fromProperties(child, Map.of()), false);

@@ -73,6 +73,17 @@ final class CheckConnections {
         return Check.fail(name, detail, fix);
     }
 
+    /**
+     * The row for a query that failed after the connection was opened: a lost connection is
+     * retriable like an unreachable end, anything else (such as a missing right) is a FAIL.
+     */
+    static Check queryFailed(String name, String side, SQLException e, String fix) {
+        String detail = "reading the " + side + "'s catalog failed: " + firstLine(e) + " (SQLSTATE " + e.getSQLState() + ")";
+        return String.valueOf(e.getSQLState()).startsWith("08")
+                ? Check.unavailable(name, detail, "check the " + side + " server and the network, then try again")
+                : Check.fail(name, detail, fix);
+    }
+
     static String firstLine(Throwable e) {
         String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         return Masking.maskUrl(message.lines().findFirst().orElse(message).strip());

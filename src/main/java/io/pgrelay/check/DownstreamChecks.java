@@ -62,8 +62,8 @@ final class DownstreamChecks {
             if (checks.isEmpty()) {
                 checks.add(CheckConnections.failed(CONNECTION, "downstream", downstream, e));
             } else {
-                checks.add(Check.fail("downstream catalog", "reading the downstream's catalog failed: "
-                        + CheckConnections.firstLine(e) + " (SQLSTATE " + e.getSQLState() + ")", "check downstream.user's rights"));
+                checks.add(CheckConnections.queryFailed("downstream catalog", "downstream", e,
+                        "grant " + downstream.user() + " read access to the pg_catalog views"));
             }
         }
         return checks;

@@ -42,7 +42,8 @@ final class FeedChecks {
             publications(feed);
             slot(feed);
         } catch (SQLException e) {
-            checks.add(CheckConnections.failed("upstream feed", "upstream", config.upstream(), e));
+            checks.add(CheckConnections.queryFailed("upstream feed", "upstream", e,
+                    "check that the parent relay runs the same pgrelay version"));
         }
         checks.add(Check.skip("upstream server", "the upstream is a pgrelay feed: wal_level, slots, roles and replica "
                 + "identity are checked against the root (pgrelay check with the root relay's configuration)"));
@@ -83,22 +84,32 @@ final class FeedChecks {
     private void slot(Connection feed) throws SQLException {
         String name = "upstream slot " + config.upstreamSlot();
         try (Statement statement = feed.createStatement(); ResultSet rs = statement.executeQuery(SlotListQuery.SQL)) {
-            while (rs.next()) {
-                if (!rs.getString(1).equals(config.upstreamSlot())) {
-                    continue;
-                }
-                if ("lost".equals(rs.getString(4))) {
-                    checks.add(Check.fail(name, "lost: it fell behind the parent's feed.max-retained-bytes",
-                            "drop it (pgrelay slot drop " + config.upstreamSlot() + " -c PARENT_CONFIG) and re-sync this relay's downstream"));
-                } else if (rs.getBoolean(3)) {
-                    checks.add(Check.warn(name, "feed slot active for another client",
-                            "stop the other consumer, or give this relay its own upstream.slot; run waits and retries"));
-                } else {
-                    checks.add(Check.ok(name, "feed slot exists, confirmed " + rs.getString(2) + ", "
-                            + String.format("%,d", rs.getLong(6)) + " bytes behind"));
-                }
-                return;
+            slotRow(name, rs);
+        } catch (SQLException e) {
+            if (!"0A000".equals(e.getSQLState())) {
+                throw e;
             }
+            // An older parent that does not list its slots: run still creates or resumes the slot.
+            checks.add(Check.skip(name, "the parent relay's feed does not list its slots (an older pgrelay)"));
+        }
+    }
+
+    private void slotRow(String name, ResultSet rs) throws SQLException {
+        while (rs.next()) {
+            if (!rs.getString(1).equals(config.upstreamSlot())) {
+                continue;
+            }
+            if ("lost".equals(rs.getString(4))) {
+                checks.add(Check.fail(name, "lost: it fell behind the parent's feed.max-retained-bytes",
+                        "drop it (pgrelay slot drop " + config.upstreamSlot() + " -c PARENT_CONFIG) and re-sync this relay's downstream"));
+            } else if (rs.getBoolean(3)) {
+                checks.add(Check.warn(name, "feed slot active for another client",
+                        "stop the other consumer, or give this relay its own upstream.slot; run waits and retries"));
+            } else {
+                checks.add(Check.ok(name, "feed slot exists, confirmed " + rs.getString(2) + ", "
+                        + String.format("%,d", rs.getLong(6)) + " bytes behind"));
+            }
+            return;
         }
         checks.add(Check.ok(name, "does not exist yet: run creates it on the parent's feed"));
     }

@@ -63,9 +63,8 @@ final class UpstreamChecks {
         try (sql) {
             return postgres(sql, replicationFailure);
         } catch (SQLException e) {
-            checks.add(Check.fail("upstream catalog", "reading the upstream's catalog failed: "
-                    + CheckConnections.firstLine(e) + " (SQLSTATE " + e.getSQLState() + ")",
-                    "grant " + upstream.user() + " read access to the pg_catalog views, or run check as a superuser to see more"));
+            checks.add(CheckConnections.queryFailed("upstream catalog", "upstream", e,
+                    "grant " + upstream.user() + " read access to the pg_catalog views"));
             return new Result(checks, null);
         }
     }
