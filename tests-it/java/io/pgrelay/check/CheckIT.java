@@ -240,6 +240,23 @@ class CheckIT {
     }
 
     @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aRoleWithoutReplicationIsNamedWithTheGrant() throws Exception {
+        pair.upstream("CREATE ROLE check_plain LOGIN PASSWORD '" + WEAK_PASSWORD + "'");
+        Properties properties = goodConfig("check_plain", "good_pub");
+        properties.setProperty("upstream.user", "check_plain");
+        properties.setProperty("upstream.password", WEAK_PASSWORD);
+
+        CheckReport report = Preflight.run(ConfigLoader.fromProperties(properties, Map.of()), false);
+
+        Check right = find(report, Check.Status.FAIL, "upstream replication", "check_plain lacks the REPLICATION attribute");
+        assertTrue(right.fix().startsWith("ALTER ROLE check_plain REPLICATION"), right.toString());
+        assertFalse(right.retriable(), "run must refuse to start on it: " + right);
+        find(report, Check.Status.OK, "upstream connection", "as check_plain");
+        assertEquals(1, report.withStatus(Check.Status.FAIL).size(), report.render());
+    }
+
+    @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void slotStatesAreReported() throws Exception {
         pair.upstream("SELECT pg_create_physical_replication_slot('check_physical')");

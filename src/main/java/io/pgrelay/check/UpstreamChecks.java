@@ -91,13 +91,16 @@ final class UpstreamChecks {
              ResultSet rs = statement.executeQuery()) {
             replication = rs.next() && rs.getBoolean(1);
         }
-        if (!replication) {
+        // The accepted connection is the proof: managed services grant the right through roles
+        // (such as rds_replication) that rolreplication does not show.
+        if (replicationFailure == null) {
+            checks.add(Check.ok(name, "role " + upstream.user() + (replication ? " has REPLICATION; " : " ")
+                    + "a replication connection was accepted"));
+        } else if (!replication) {
             checks.add(Check.fail(name, "role " + upstream.user() + " lacks the REPLICATION attribute",
                     "ALTER ROLE " + PublishedTable.display(upstream.user()) + " REPLICATION; (on the upstream, as a superuser)"));
-        } else if (replicationFailure != null) {
-            checks.add(CheckConnections.failed(name, "upstream", upstream, replicationFailure));
         } else {
-            checks.add(Check.ok(name, "role " + upstream.user() + " has REPLICATION; a replication connection was accepted"));
+            checks.add(CheckConnections.failed(name, "upstream", upstream, replicationFailure));
         }
     }
 
