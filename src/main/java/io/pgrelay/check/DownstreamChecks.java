@@ -8,10 +8,9 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.StringJoiner;
+import java.util.Optional;
 
 /**
  * Checks the downstream: the login, that pgrelay can keep its checkpoint in schema
@@ -22,19 +21,10 @@ import java.util.StringJoiner;
 final class DownstreamChecks {
 
     static final String CONNECTION = "downstream connection";
-    /** %s: whether the column is generated (PostgreSQL 12+). */
-    private static final String COLUMNS_SQL = """
-            SELECT a.attname, format_type(a.atttypid, a.atttypmod),
-                   a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND NOT %s
-              FROM pg_catalog.pg_attribute a
-             WHERE a.attrelid = ?::oid AND a.attnum > 0 AND NOT a.attisdropped
-             ORDER BY a.attnum
-            """;
-
     private final RelayConfig config;
     private final Endpoint downstream;
     private final List<Check> checks = new ArrayList<>();
-    private String columnsSql;
+    private boolean generatedColumns;
 
     DownstreamChecks(RelayConfig config) {
         this.config = config;
@@ -50,8 +40,7 @@ final class DownstreamChecks {
         try (Connection sql = CheckConnections.sql(downstream, "pgrelay-check:" + config.relayName())) {
             checks.add(Check.ok(CONNECTION, "PostgreSQL " + setting(sql, "server_version") + ", database "
                     + sql.getCatalog() + " as " + downstream.user()));
-            boolean generated = Integer.parseInt(setting(sql, "server_version_num")) >= 120000;
-            columnsSql = COLUMNS_SQL.formatted(generated ? "a.attgenerated <> ''" : "false");
+            generatedColumns = Integer.parseInt(setting(sql, "server_version_num")) >= 120000;
             checkpointSchema(sql);
             if (tables == null) {
                 checks.add(Check.skip("downstream tables", "the published tables are not known here (see the upstream rows)"));
@@ -110,9 +99,10 @@ final class DownstreamChecks {
         List<Check> columns = new ArrayList<>();
         List<Check> privileges = new ArrayList<>();
         int created = 0;
+        Map<PublishedTable, DownstreamTables.Found> found = DownstreamTables.read(sql, tables, generatedColumns);
         for (PublishedTable table : tables) {
-            Map<String, DownstreamColumn> downstreamColumns = columns(sql, table);
-            if (downstreamColumns == null) {
+            DownstreamTables.Found target = found.get(table);
+            if (target == null) {
                 if (tablesWillBeCreated) {
                     created++;
                     creatable(sql, table).ifPresent(missing::add);
@@ -123,8 +113,8 @@ final class DownstreamChecks {
                 }
                 continue;
             }
-            compare(table, downstreamColumns, columns);
-            privileges(sql, table).ifPresent(privileges::add);
+            compare(table, target.columns(), columns);
+            privileges(table, target).ifPresent(privileges::add);
         }
         String count = tables.size() + " published table(s)";
         if (missing.isEmpty()) {
@@ -142,48 +132,15 @@ final class DownstreamChecks {
         ProblemRows.add(checks, privileges);
     }
 
-    private record DownstreamColumn(String type, boolean requiresValue) {}
-
-    /** The downstream table's columns, or null when it does not exist. */
-    private Map<String, DownstreamColumn> columns(Connection sql, PublishedTable table) throws SQLException {
-        Long oid = oid(sql, table);
-        if (oid == null) {
-            return null;
-        }
-        Map<String, DownstreamColumn> columns = new LinkedHashMap<>();
-        try (PreparedStatement statement = sql.prepareStatement(columnsSql)) {
-            statement.setLong(1, oid);
-            try (ResultSet rs = statement.executeQuery()) {
-                while (rs.next()) {
-                    columns.put(rs.getString(1), new DownstreamColumn(rs.getString(2), rs.getBoolean(3)));
-                }
-            }
-        }
-        return columns;
-    }
-
-    /** By name in the catalog: to_regclass would raise an error without USAGE on the schema. */
-    private static Long oid(Connection sql, PublishedTable table) throws SQLException {
-        try (PreparedStatement statement = sql.prepareStatement("SELECT c.oid FROM pg_catalog.pg_class c "
-                + "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ? "
-                + "AND c.relkind IN ('r', 'p', 'f')")) {
-            statement.setString(1, table.schema());
-            statement.setString(2, table.name());
-            try (ResultSet rs = statement.executeQuery()) {
-                return rs.next() ? rs.getLong(1) : null;
-            }
-        }
-    }
-
     /**
      * Every upstream column must exist downstream (apply names it). A different type is a
      * warning: values travel as text and the downstream's input function casts them, which works
      * for e.g. integer into bigint but not for every pair. A downstream-only NOT NULL column
-     * without default makes every published INSERT fail.
+     * without default makes every published INSERT fail, unless a trigger fills it.
      */
-    private static void compare(PublishedTable table, Map<String, DownstreamColumn> downstream, List<Check> problems) {
+    private static void compare(PublishedTable table, Map<String, DownstreamTables.Column> downstream, List<Check> problems) {
         for (PublishedTable.Column column : table.columns()) {
-            DownstreamColumn target = downstream.get(column.name());
+            DownstreamTables.Column target = downstream.get(column.name());
             String where = table.displayName() + "." + PublishedTable.display(column.name());
             if (target == null) {
                 problems.add(Check.fail("downstream columns", where + " (" + column.type() + ") is missing downstream",
@@ -202,8 +159,9 @@ final class DownstreamChecks {
             downstream.forEach((name, column) -> {
                 if (column.requiresValue() && !upstreamNames.contains(name)) {
                     String where = table.displayName() + "." + PublishedTable.display(name);
-                    problems.add(Check.fail("downstream columns", where + " is NOT NULL without a default and the upstream "
-                            + "does not send it: every INSERT would fail", "ALTER TABLE " + table.displayName()
+                    // A warning, not a failure: a trigger may fill it, which the catalog does not tell.
+                    problems.add(Check.warn("downstream columns", where + " is NOT NULL without a default and the upstream "
+                            + "does not send it: every INSERT fails unless a trigger fills it", "ALTER TABLE " + table.displayName()
                             + " ALTER COLUMN " + PublishedTable.display(name) + " SET DEFAULT ... (or DROP NOT NULL)"));
                 }
             });
@@ -215,7 +173,13 @@ final class DownstreamChecks {
      * with a WHERE clause (and {@code apply.conflict=upsert} inserts with ON CONFLICT), which
      * PostgreSQL allows only with SELECT.
      */
-    private java.util.Optional<Check> privileges(Connection sql, PublishedTable table) throws SQLException {
+    private Optional<Check> privileges(PublishedTable table, DownstreamTables.Found target) {
+        if (!target.schemaUsage()) {
+            return Optional.of(Check.fail("downstream privileges", downstream.user() + " lacks USAGE on schema "
+                    + PublishedTable.display(table.schema()) + " of " + table.displayName(), "GRANT USAGE ON SCHEMA "
+                    + PublishedTable.display(table.schema()) + " TO " + PublishedTable.display(downstream.user())
+                    + "; (on the downstream)"));
+        }
         List<String> needed = new ArrayList<>();
         if (table.inserts()) {
             needed.add("INSERT");
@@ -232,42 +196,18 @@ final class DownstreamChecks {
         if (table.updates() || table.deletes() || config.conflictPolicy() == ConflictPolicy.UPSERT) {
             needed.add("SELECT");
         }
-        StringJoiner lacking = new StringJoiner(", ");
-        boolean usage;
-        try (PreparedStatement statement = sql.prepareStatement("SELECT has_schema_privilege(?, 'USAGE')")) {
-            statement.setString(1, table.schema());
-            try (ResultSet rs = statement.executeQuery()) {
-                usage = rs.next() && rs.getBoolean(1);
-            }
+        needed.removeAll(target.privileges());
+        if (needed.isEmpty()) {
+            return Optional.empty();
         }
-        if (!usage) {
-            return java.util.Optional.of(Check.fail("downstream privileges", downstream.user() + " lacks USAGE on schema "
-                    + PublishedTable.display(table.schema()) + " of " + table.displayName(), "GRANT USAGE ON SCHEMA "
-                    + PublishedTable.display(table.schema()) + " TO " + PublishedTable.display(downstream.user())
-                    + "; (on the downstream)"));
-        }
-        Long oid = oid(sql, table);
-        for (String privilege : needed) {
-            try (PreparedStatement statement = sql.prepareStatement("SELECT has_table_privilege(?::oid, ?)")) {
-                statement.setLong(1, oid);
-                statement.setString(2, privilege);
-                try (ResultSet rs = statement.executeQuery()) {
-                    if (rs.next() && !rs.getBoolean(1)) {
-                        lacking.add(privilege);
-                    }
-                }
-            }
-        }
-        if (lacking.length() == 0) {
-            return java.util.Optional.empty();
-        }
-        return java.util.Optional.of(Check.fail("downstream privileges", downstream.user() + " lacks " + lacking + " on "
+        String lacking = String.join(", ", needed);
+        return Optional.of(Check.fail("downstream privileges", downstream.user() + " lacks " + lacking + " on "
                 + table.displayName(), "GRANT " + lacking + " ON " + table.displayName() + " TO "
                 + PublishedTable.display(downstream.user()) + "; (on the downstream)"));
     }
 
     /** A table run will create: the role needs CREATE on its schema (or on the database, when the schema is missing too). */
-    private java.util.Optional<Check> creatable(Connection sql, PublishedTable table) throws SQLException {
+    private Optional<Check> creatable(Connection sql, PublishedTable table) throws SQLException {
         try (PreparedStatement statement = sql.prepareStatement("""
                 SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ?)
                             THEN has_schema_privilege(?, 'CREATE')
@@ -277,11 +217,11 @@ final class DownstreamChecks {
             statement.setString(2, table.schema()); // a plain name here, not an identifier to parse
             try (ResultSet rs = statement.executeQuery()) {
                 if (rs.next() && rs.getBoolean(1)) {
-                    return java.util.Optional.empty();
+                    return Optional.empty();
                 }
             }
         }
-        return java.util.Optional.of(Check.fail("downstream tables", table.displayName() + " does not exist and "
+        return Optional.of(Check.fail("downstream tables", table.displayName() + " does not exist and "
                 + downstream.user() + " may not create it", "GRANT CREATE ON SCHEMA " + PublishedTable.display(table.schema())
                 + " TO " + PublishedTable.display(downstream.user()) + "; (on the downstream)"));
     }
