@@ -63,9 +63,9 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /**
-     * The checks of {@code pgrelay check}, one log line per problem. A FAIL stops the start; an
-     * end that is down or busy right now does not (the relay's reconnect loop waits for it, and
-     * reports bad credentials itself).
+     * The checks of {@code pgrelay check}, one log line per problem. A FAIL stops the start
+     * (wrong credentials included); an end that is down or busy right now does not: the relay's
+     * reconnect loop waits for it, as systemd and compose start a relay before its databases.
      */
     private static boolean preflightPassed(RelayConfig config) {
         CheckReport report = CheckCommand.preflight(config);
