@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The command-line contract of the real {@code java -jar pgrelay.jar}: exit codes (0 clean stop,
- * 1 runtime failure, 2 usage or configuration error), one-line messages that say what to fix, no
+ * 1 runtime failure, 2 usage or configuration error, 3 refused by the preflight), one-line messages that say what to fix, no
  * stack traces, and no password in any output.
  *
  * <p>The relays log in as roles with distinctive passwords created for this test, so a leak of
@@ -105,6 +105,9 @@ class CliIT {
         assertEquals(0, result.exitCode(), result.toString());
         assertTrue(Pattern.compile("(?m)^\\s+run\\s").matcher(result.stdout()).find(),
                 "--help does not list the run command: " + result);
+        assertTrue(Pattern.compile("(?m)^\\s+check\\s").matcher(result.stdout()).find(),
+                "--help does not list the check command: " + result);
+        assertTrue(Pattern.compile("(?m)^\\s+3\\s").matcher(result.stdout()).find(), "exit code 3 not listed: " + result);
         assertTrue(result.stdout().contains("Usage: pgrelay"), result.toString());
         assertNoStackTrace(result.output());
     }
@@ -179,10 +182,10 @@ class CliIT {
         config.setProperty("upstream.password", WRONG_PASSWORD);
 
         RelayProcess relay = start("wrong-password", config, Map.of());
-        int exit = relay.waitFor(Duration.ofSeconds(20));
+        int exit = relay.waitFor(Duration.ofSeconds(30));
 
         String log = relay.log();
-        assertEquals(1, exit, "exit code; log:\n" + log);
+        assertEquals(3, exit, "run's preflight should refuse to start; log:\n" + log);
         String error = singleErrorLine(relay);
         assertTrue(error.contains("28P01"), "should carry SQLSTATE 28P01: " + error);
         assertTrue(error.contains("password"), "should say the password was refused: " + error);
@@ -199,10 +202,10 @@ class CliIT {
         config.remove("downstream.password");
         config.setProperty("downstream.url", pair.downstream.jdbcUrl(ReplicationPair.DB) + "?password=" + DOWN_PASSWORD);
         RelayProcess relay = start("missing-publication", config, Map.of());
-        int exit = relay.waitFor(Duration.ofSeconds(20));
+        int exit = relay.waitFor(Duration.ofSeconds(30));
 
         String log = relay.log();
-        assertEquals(1, exit, "exit code; log:\n" + log);
+        assertEquals(3, exit, "run's preflight should refuse to start; log:\n" + log);
         String error = singleErrorLine(relay);
         assertTrue(error.contains("no_such_pub"), "should name the publication: " + error);
         assertNoStackTrace(log);
@@ -214,8 +217,20 @@ class CliIT {
     void missingDownstreamTableFailsNamingItAndNothingIsLostOnceItExists() throws Exception {
         String slot = "cli_no_table";
         Properties config = relayConfig(slot, ONLY_UP_PUBLICATION);
+        // At start, run's preflight names the missing table and starts nothing.
+        RelayProcess refused = start("missing-table-preflight", config, Map.of());
+        assertEquals(3, refused.waitFor(Duration.ofSeconds(30)), "exit code; log:\n" + refused.log());
+        assertTrue(singleErrorLine(refused).contains("only_up"), "should name the table: " + refused.log());
+        assertNoStackTrace(refused.log());
+        assertNoSecrets(refused.log());
+
+        // While running, the table disappears: the relay stops at its last checkpoint, naming it.
+        String create = "CREATE TABLE only_up (id int PRIMARY KEY, v text)";
+        String grant = "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON only_up TO " + DOWN_ROLE;
+        pair.downstream(create, grant);
         RelayProcess relay = start("missing-table", config, Map.of());
         awaitStreaming(relay, slot);
+        pair.downstream("DROP TABLE only_up");
         pair.upstream("INSERT INTO only_up VALUES (1, 'kept')");
 
         int exit = relay.waitFor(Duration.ofSeconds(20));
@@ -226,9 +241,8 @@ class CliIT {
         assertNoStackTrace(log);
         assertNoSecrets(log);
 
-        // The relay stopped at its last checkpoint: once the table exists the row arrives.
-        pair.downstream("CREATE TABLE only_up (id int PRIMARY KEY, v text)",
-                "GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON only_up TO " + DOWN_ROLE);
+        // Nothing is lost: once the table exists again the row arrives.
+        pair.downstream(create, grant);
         RelayProcess again = start("missing-table-fixed", config, Map.of());
         assertTrue(again.await(() -> rows("SELECT id, v FROM only_up").equals(List.of(List.of("1", "kept"))),
                 Duration.ofSeconds(30)), "row not applied after the table was created; log:\n" + again.log());

@@ -12,6 +12,11 @@ public final class ExitCode {
     public static final int FAILURE = 1;
     /** Usage or configuration error (for {@code slot} also an invalid slot name, no feed, no data.dir): nothing was started or changed. */
     public static final int USAGE = 2;
+    /**
+     * {@code check}: at least one check failed (each FAIL row names its fix). {@code run}: the
+     * preflight found such a failure and the relay did not start; nothing was changed.
+     */
+    public static final int CHECK_FAILED = 3;
 
     private ExitCode() {}
 }

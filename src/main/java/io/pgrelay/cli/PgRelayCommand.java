@@ -9,12 +9,13 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Relays PostgreSQL logical replication: applies an upstream's pgoutput stream to a downstream database, exactly once.",
-        subcommands = {RunCommand.class, StatusCommand.class, SlotCommand.class, DemoCommand.class},
+        subcommands = {RunCommand.class, CheckCommand.class, StatusCommand.class, SlotCommand.class, DemoCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:clean stop, or a command that succeeded",
                 "1:runtime failure that needs an operator (run: the relay stopped at its last checkpoint)",
-                "2:usage or configuration error; nothing was started or changed"})
+                "2:usage or configuration error; nothing was started or changed",
+                "3:check found a FAIL (run: the preflight did, and the relay did not start)"})
 final class PgRelayCommand implements Runnable {
 
     @Spec

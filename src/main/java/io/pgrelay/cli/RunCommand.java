@@ -1,5 +1,7 @@
 package io.pgrelay.cli;
 
+import io.pgrelay.check.Check;
+import io.pgrelay.check.CheckReport;
 import io.pgrelay.config.ConfigException;
 import io.pgrelay.config.ConfigLoader;
 import io.pgrelay.config.RelayConfig;
@@ -7,6 +9,7 @@ import io.pgrelay.metrics.Observability;
 import io.pgrelay.relay.Relay;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +44,10 @@ final class RunCommand implements Callable<Integer> {
             return ExitCode.USAGE;
         }
         log.info("pgrelay {} starting: {}", VersionProvider.version(), ConfigLoader.describe(config));
+        if (!preflightPassed(config)) {
+            stop.detach();
+            return ExitCode.CHECK_FAILED;
+        }
         try (Observability observability = new Observability()) {
             Relay relay = new Relay(config, observability.listener());
             try {
@@ -53,5 +60,28 @@ final class RunCommand implements Callable<Integer> {
             stop.attach(relay, config.shutdownTimeout());
             return relay.run();
         }
+    }
+
+    /**
+     * The checks of {@code pgrelay check}, one log line per problem. A FAIL stops the start
+     * (wrong credentials included); an end that is down or busy right now does not: the relay's
+     * reconnect loop waits for it, as systemd and compose start a relay before its databases.
+     */
+    private static boolean preflightPassed(RelayConfig config) {
+        CheckReport report = CheckCommand.preflight(config);
+        List<Check> blocking = report.blockingRun();
+        for (Check check : report.checks()) {
+            if (blocking.contains(check)) {
+                log.error("preflight: {}", check.oneLine());
+            } else if (check.failed() || check.status() == Check.Status.WARN) {
+                log.warn("preflight: {}", check.oneLine());
+            }
+        }
+        if (!blocking.isEmpty()) {
+            log.info("not starting: {} (pgrelay check -c FILE prints every check)", report.summary());
+            return false;
+        }
+        log.info("preflight: {}", report.summary());
+        return true;
     }
 }
