@@ -30,7 +30,9 @@ public record RelayConfig(
         Duration heartbeatInterval,
         Duration retryInitialBackoff,
         Duration retryMaxBackoff,
-        Duration shutdownTimeout) {
+        Duration shutdownTimeout,
+        Duration upstreamTimeout,
+        Duration downstreamTimeout) {
 
     public RelayConfig {
         publications = List.copyOf(publications);

@@ -25,6 +25,10 @@ final class DownstreamPool {
         hikari.addDataSourceProperty("ApplicationName", "pgrelay:" + config.relayName());
         hikari.addDataSourceProperty("tcpKeepAlive", "true");
         hikari.addDataSourceProperty("connectTimeout", "10");
+        // Every read is bounded: a black-holed downstream (or a lock or commit that waits longer)
+        // breaks the connection, the session ends and the next one resumes from the checkpoint.
+        hikari.addDataSourceProperty("socketTimeout",
+                Long.toString(Math.max(1, (config.downstreamTimeout().toMillis() + 999) / 1000)));
         events.poolCreated(hikari);
         return new HikariDataSource(hikari);
     }
