@@ -21,7 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class UpstreamLiveness {
 
     /** For sessions without an observed socket: never silent. */
-    public static final UpstreamLiveness NONE = new UpstreamLiveness(Duration.ofDays(365_000));
+    public static final UpstreamLiveness NONE = new UpstreamLiveness(Duration.ofDays(36_500));
 
     private static final Map<String, UpstreamLiveness> BY_KEY = new ConcurrentHashMap<>();
 

@@ -228,7 +228,10 @@ public final class FaultProxy implements AutoCloseable {
                     out.flush();
                 }
             } catch (SocketException e) {
-                // The other side closed or was reset: the normal end of a connection here.
+                // Reset (a killed process, a client that closed with unread data): without the
+                // proxy the other peer would see the RST itself, so pass it on. A server would
+                // otherwise keep a backend idle in its transaction, holding locks, forever.
+                close(true);
             } catch (IOException e) {
                 if (!closed && !FaultProxy.this.closed) {
                     failures.add(e);
