@@ -52,6 +52,10 @@ final class FaultRun implements AutoCloseable {
     private static final Duration BLACK_HOLE = TIMEOUT.multipliedBy(2).plusSeconds(1);
     private static final Duration RECOVERY = Duration.ofSeconds(120);
     private static final Duration SHUTDOWN = Duration.ofSeconds(25);
+    /** What a relay logs when upstream.timeout fires (UpstreamLiveness). */
+    private static final String UPSTREAM_DEAD = "presumed dead";
+    /** What a relay logs when downstream.timeout (pgjdbc socketTimeout) fires. */
+    private static final String DOWNSTREAM_DEAD = "Read timed out";
     private static final int DISK_MEGABYTES = Integer.getInteger("pgrelay.faults.disk-mb", 256);
 
     private final Random random;
@@ -68,6 +72,8 @@ final class FaultRun implements AutoCloseable {
     private String diskSkipped;
     private CounterWorkload workload;
     private long kills;
+    private long upstreamTimeouts;
+    private long downstreamTimeouts;
     private long longestRecoveryMillis;
     private long recoveries;
     private long recoveryMillisTotal;
@@ -165,15 +171,18 @@ final class FaultRun implements AutoCloseable {
             case UPSTREAM_DROP -> drop(upstreamProxy, "network R1→root (upstream): connections closed");
             case UPSTREAM_RESET -> reset(upstreamProxy, "network R1→root (upstream): reset mid-message");
             case UPSTREAM_DELAY -> delay(upstreamProxy, "network R1→root (upstream): delay 50-300 ms for 2 s");
-            case UPSTREAM_BLACK_HOLE -> blackHole(upstreamProxy, "network R1→root (upstream): black hole " + BLACK_HOLE.toSeconds() + " s");
+            case UPSTREAM_BLACK_HOLE -> blackHole(upstreamProxy, "network R1→root (upstream): black hole " + BLACK_HOLE.toSeconds() + " s",
+                    r1, UPSTREAM_DEAD);
             case DOWNSTREAM_DROP -> drop(downstream, "network relay→downstream: connections closed");
             case DOWNSTREAM_RESET -> reset(downstream, "network relay→downstream: reset mid-message");
             case DOWNSTREAM_DELAY -> delay(downstream, "network relay→downstream: delay 50-300 ms for 2 s");
-            case DOWNSTREAM_BLACK_HOLE -> blackHole(downstream, "network relay→downstream: black hole " + BLACK_HOLE.toSeconds() + " s");
+            case DOWNSTREAM_BLACK_HOLE -> blackHole(downstream, "network relay→downstream: black hole " + BLACK_HOLE.toSeconds() + " s",
+                    tier, DOWNSTREAM_DEAD);
             case FEED_DROP -> drop(feedProxy, "network R2→R1 feed: connections closed");
             case FEED_RESET -> reset(feedProxy, "network R2→R1 feed: reset mid-message");
             case FEED_DELAY -> delay(feedProxy, "network R2→R1 feed: delay 50-300 ms for 2 s");
-            case FEED_BLACK_HOLE -> blackHole(feedProxy, "network R2→R1 feed: black hole " + BLACK_HOLE.toSeconds() + " s");
+            case FEED_BLACK_HOLE -> blackHole(feedProxy, "network R2→R1 feed: black hole " + BLACK_HOLE.toSeconds() + " s",
+                    r2, UPSTREAM_DEAD);
             case KILL9 -> kill9(tier, false);
             case KILL9_AIMED -> kill9(tier, true);
             case UPSTREAM_RESTART -> {
@@ -228,11 +237,34 @@ final class FaultRun implements AutoCloseable {
         tally.fault(label);
     }
 
-    private void blackHole(FaultProxy proxy, String label) throws InterruptedException {
+    /**
+     * Black hole longer than the timeouts; the relay behind it must have noticed by itself (its
+     * log says which timeout fired), not merely resumed once the network came back.
+     */
+    private void blackHole(FaultProxy proxy, String label, RelayTier watcher, String detected) throws InterruptedException {
+        RelayProcess relay = watcher.current();
+        int before = occurrences(relay.log(), detected);
         proxy.blackHole();
         Thread.sleep(BLACK_HOLE.toMillis());
         proxy.pass();
         tally.fault(label);
+        // The failure is logged once the dead session is torn down, which may end just after the heal.
+        boolean noticed = relay.await(() -> occurrences(relay.log(), detected) > before, Duration.ofSeconds(10));
+        assertTrue(noticed, watcher.name + " did not detect the black hole by itself (no new '" + detected
+                + "' in its log); log:\n" + relay.log());
+        if (detected == UPSTREAM_DEAD) {
+            upstreamTimeouts++;
+        } else {
+            downstreamTimeouts++;
+        }
+    }
+
+    private static int occurrences(String text, String part) {
+        int count = 0;
+        for (int at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + part.length())) {
+            count++;
+        }
+        return count;
     }
 
     /** kill -9 at a random moment; aimed: just after a 2000-row transaction committed on the root. */
@@ -383,6 +415,8 @@ final class FaultRun implements AutoCloseable {
         ExactlyOnce.Tally t1 = ExactlyOnce.tally(down, "app1", workload);
         ExactlyOnce.Tally t2 = ExactlyOnce.tally(down, "app2", workload);
         tally.figure("kill -9 of a relay process", kills);
+        tally.figure("black holes detected by upstream.timeout / downstream.timeout", upstreamTimeouts + " / "
+                + downstreamTimeouts);
         tally.figure("relay processes started", r1.processes.size() + r2.processes.size());
         tally.figure("root transactions (multi-statement, 2000-row)", workload.transactions() + " ("
                 + workload.multiTransactions() + ", " + workload.largeTransactions() + ")");
