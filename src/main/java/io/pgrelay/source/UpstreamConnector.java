@@ -132,7 +132,9 @@ public final class UpstreamConnector {
     public PGReplicationStream start(Connection connection, LogSequenceNumber start) throws SQLException {
         // Streaming reads never block (readPending: silence is caught by UpstreamLiveness); this
         // bounds the blocking ones, such as the rest of a message cut off mid-way, or the end of
-        // the copy when a session closes over a silent network.
+        // the copy when a session closes over a silent network. pgjdbc's readPending swallows a
+        // read timeout (returns null, the cut message lost); by then the upstream has been
+        // silent for at least this long, so UpstreamLiveness ends the session before the next read.
         connection.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, config.upstreamTimeout().toMillis()));
         return connection.unwrap(PGConnection.class).getReplicationAPI()
                 .replicationStream()
