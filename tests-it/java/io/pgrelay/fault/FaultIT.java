@@ -19,7 +19,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * <ul>
  *   <li>short, part of {@code mvn verify}: every kind of fault once ({@link Fault#SHORT});
  *   <li>long: {@code mvn verify -Dit.test=FaultIT -Dpgrelay.faults=long [-Dpgrelay.faults.seconds=900]
- *       [-Dpgrelay.it.seed=N]} — faults drawn at random (seeded) until the time is up.
+ *       [-Dpgrelay.it.seed=N] [-Dpgrelay.faults.only=KILL9,UPSTREAM_BLACK_HOLE]} — faults drawn at random
+ *       (seeded, from all kinds or the ones named) until the time is up.
  * </ul>
  *
  * <p>Each run writes its figures to {@code target/faults/summary-short.md} or
@@ -50,7 +51,9 @@ class FaultIT {
         long seed = seed();
         run("long", seed, (run, random) -> {
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-            Fault[] all = Fault.values();
+            String only = System.getProperty(MODE + ".only", "");
+            Fault[] all = only.isBlank() ? Fault.values()
+                    : java.util.Arrays.stream(only.split(",")).map(String::trim).map(Fault::valueOf).toArray(Fault[]::new);
             while (System.nanoTime() < end) {
                 run.inject(all[random.nextInt(all.length)]);
             }

@@ -251,11 +251,27 @@ final class FaultRun implements AutoCloseable {
         // The failure is logged once the dead session is torn down, which may end just after the heal.
         boolean noticed = relay.await(() -> occurrences(relay.log(), detected) > before, Duration.ofSeconds(10));
         assertTrue(noticed, watcher.name + " did not detect the black hole by itself (no new '" + detected
-                + "' in its log); log:\n" + relay.log());
+                + "' in its log); log:\n" + relay.log() + "\nthreads of " + relay.name() + ":\n" + threadDump(relay));
         if (detected == UPSTREAM_DEAD) {
             upstreamTimeouts++;
         } else {
             downstreamTimeouts++;
+        }
+    }
+
+    /** jstack of a relay process, for a failure message. */
+    private static String threadDump(RelayProcess relay) {
+        try {
+            Path jstack = Path.of(System.getProperty("java.home"), "bin", "jstack");
+            Process process = new ProcessBuilder(jstack.toString(), Long.toString(relay.pid())).redirectErrorStream(true).start();
+            String dump = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            process.waitFor(30, TimeUnit.SECONDS);
+            return dump;
+        } catch (IOException e) {
+            return "(no thread dump: " + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "(interrupted)";
         }
     }
 
