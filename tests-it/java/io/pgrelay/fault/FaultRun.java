@@ -50,6 +50,8 @@ final class FaultRun implements AutoCloseable {
     private static final Duration TIMEOUT = Duration.ofSeconds(TIMEOUT_SECONDS);
     /** Longer than every timeout on both sides of a black-holed connection. */
     private static final Duration BLACK_HOLE = TIMEOUT.multipliedBy(2).plusSeconds(1);
+    /** How long after {@link #BLACK_HOLE} a relay may take to notice (it may first apply a backlog). */
+    private static final Duration NOTICE_WITHIN = Duration.ofSeconds(90);
     private static final Duration RECOVERY = Duration.ofSeconds(120);
     private static final Duration SHUTDOWN = Duration.ofSeconds(25);
     /** What a relay logs when upstream.timeout fires (UpstreamLiveness). */
@@ -73,6 +75,7 @@ final class FaultRun implements AutoCloseable {
     private CounterWorkload workload;
     private long kills;
     private long upstreamTimeouts;
+    private long longestBlackHoleMillis;
     private long downstreamTimeouts;
     private long longestRecoveryMillis;
     private long recoveries;
@@ -171,17 +174,17 @@ final class FaultRun implements AutoCloseable {
             case UPSTREAM_DROP -> drop(upstreamProxy, "network R1→root (upstream): connections closed");
             case UPSTREAM_RESET -> reset(upstreamProxy, "network R1→root (upstream): reset mid-message");
             case UPSTREAM_DELAY -> delay(upstreamProxy, "network R1→root (upstream): delay 50-300 ms for 2 s");
-            case UPSTREAM_BLACK_HOLE -> blackHole(upstreamProxy, "network R1→root (upstream): black hole " + BLACK_HOLE.toSeconds() + " s",
+            case UPSTREAM_BLACK_HOLE -> blackHole(upstreamProxy, "network R1→root (upstream): black hole ≥ " + BLACK_HOLE.toSeconds() + " s",
                     r1, UPSTREAM_DEAD);
             case DOWNSTREAM_DROP -> drop(downstream, "network relay→downstream: connections closed");
             case DOWNSTREAM_RESET -> reset(downstream, "network relay→downstream: reset mid-message");
             case DOWNSTREAM_DELAY -> delay(downstream, "network relay→downstream: delay 50-300 ms for 2 s");
-            case DOWNSTREAM_BLACK_HOLE -> blackHole(downstream, "network relay→downstream: black hole " + BLACK_HOLE.toSeconds() + " s",
+            case DOWNSTREAM_BLACK_HOLE -> blackHole(downstream, "network relay→downstream: black hole ≥ " + BLACK_HOLE.toSeconds() + " s",
                     tier, DOWNSTREAM_DEAD);
             case FEED_DROP -> drop(feedProxy, "network R2→R1 feed: connections closed");
             case FEED_RESET -> reset(feedProxy, "network R2→R1 feed: reset mid-message");
             case FEED_DELAY -> delay(feedProxy, "network R2→R1 feed: delay 50-300 ms for 2 s");
-            case FEED_BLACK_HOLE -> blackHole(feedProxy, "network R2→R1 feed: black hole " + BLACK_HOLE.toSeconds() + " s",
+            case FEED_BLACK_HOLE -> blackHole(feedProxy, "network R2→R1 feed: black hole ≥ " + BLACK_HOLE.toSeconds() + " s",
                     r2, UPSTREAM_DEAD);
             case KILL9 -> kill9(tier, false);
             case KILL9_AIMED -> kill9(tier, true);
@@ -238,20 +241,25 @@ final class FaultRun implements AutoCloseable {
     }
 
     /**
-     * Black hole longer than the timeouts; the relay behind it must have noticed by itself (its
-     * log says which timeout fired), not merely resumed once the network came back.
+     * Black hole longer than the timeouts, held until the relay behind it noticed by itself (its
+     * log says which timeout fired): not merely outlasted. A relay busy with a backlog it already
+     * received does not listen meanwhile, and only starts counting once it reads again, so the
+     * hole lasts at least {@link #BLACK_HOLE} and then as long as that takes.
      */
     private void blackHole(FaultProxy proxy, String label, RelayTier watcher, String detected) throws InterruptedException {
         RelayProcess relay = watcher.current();
         int before = occurrences(relay.log(), detected);
+        long started = System.nanoTime();
         proxy.blackHole();
         Thread.sleep(BLACK_HOLE.toMillis());
+        boolean noticed = relay.await(() -> occurrences(relay.log(), detected) > before, NOTICE_WITHIN);
+        String dump = noticed ? "" : threadDump(relay);
         proxy.pass();
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        longestBlackHoleMillis = Math.max(longestBlackHoleMillis, millis);
         tally.fault(label);
-        // The failure is logged once the dead session is torn down, which may end just after the heal.
-        boolean noticed = relay.await(() -> occurrences(relay.log(), detected) > before, Duration.ofSeconds(10));
-        assertTrue(noticed, watcher.name + " did not detect the black hole by itself (no new '" + detected
-                + "' in its log); log:\n" + relay.log() + "\nthreads of " + relay.name() + ":\n" + threadDump(relay));
+        assertTrue(noticed, watcher.name + " did not detect a black hole of " + millis + " ms by itself (no new '"
+                + detected + "' in its log); log:\n" + relay.log() + "\nthreads of " + relay.name() + ":\n" + dump);
         if (detected == UPSTREAM_DEAD) {
             upstreamTimeouts++;
         } else {
@@ -433,6 +441,8 @@ final class FaultRun implements AutoCloseable {
         tally.figure("kill -9 of a relay process", kills);
         tally.figure("black holes detected by upstream.timeout / downstream.timeout", upstreamTimeouts + " / "
                 + downstreamTimeouts);
+        tally.figure("longest black hole (held until the relay noticed)", String.format("%.1f s",
+                longestBlackHoleMillis / 1000.0));
         tally.figure("relay processes started", r1.processes.size() + r2.processes.size());
         tally.figure("root transactions (multi-statement, 2000-row)", workload.transactions() + " ("
                 + workload.multiTransactions() + ", " + workload.largeTransactions() + ")");
