@@ -5,21 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.pgrelay.it.CounterWorkload;
+import io.pgrelay.it.ExactlyOnce;
 import io.pgrelay.it.ReplicationPair;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Properties;
-import java.util.Queue;
 import java.util.Random;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -41,18 +38,16 @@ class KillNineIT {
 
     private static final String SLOT = "kill_nine";
     private static final String PUBLICATION = "kill_nine_pub";
-    private static final int COUNTERS = 20;
     private static final Duration WORKLOAD = Duration.ofSeconds(27);
     private static final Duration CATCH_UP = Duration.ofSeconds(90);
     /** The relay's shutdown.timeout is 20 s (ReplicationPair); exit must come within it plus JVM exit. */
     private static final Duration SHUTDOWN_BOUND = Duration.ofSeconds(25);
     private static final int MIN_KILLS = 5;
-    private static final int LARGE_TRANSACTION_INCREMENTS = 2000;
     /** An aimed kill asks for a large transaction this long before its planned moment. */
     private static final long AIM_LEAD_MILLIS = 600;
 
-    private static final String COUNTERS_SQL = "SELECT id, n FROM counters ORDER BY id";
-    private static final String EVENTS_SQL = "SELECT count(*), min(id), max(id), sum(id) FROM events";
+    private static final String COUNTERS_SQL = CounterWorkload.COUNTERS_SQL;
+    private static final String EVENTS_SQL = CounterWorkload.EVENTS_SQL;
     /** A log line at level ERROR (logback pattern: timestamp, level, thread, logger). */
     private static final Pattern ERROR_LINE = Pattern.compile("^\\S+\\s+ERROR\\s");
 
@@ -66,23 +61,20 @@ class KillNineIT {
                 .resolve("KillNineIT-" + System.currentTimeMillis());
 
         try (ReplicationPair pair = ReplicationPair.start("kill9")) {
-            pair.schema(
-                    "CREATE TABLE counters (id int PRIMARY KEY, n bigint NOT NULL)",
-                    "INSERT INTO counters SELECT g, 0 FROM generate_series(1, " + COUNTERS + ") g",
-                    "CREATE TABLE events (id bigint PRIMARY KEY, counter_id int, at timestamptz DEFAULT now())");
+            pair.schema(CounterWorkload.SCHEMA);
+            pair.schema(CounterWorkload.seed());
             pair.upstream("CREATE PUBLICATION " + PUBLICATION + " FOR TABLE counters, events");
 
             Properties config = pair.properties(SLOT, PUBLICATION);
             config.setProperty("apply.conflict", "error");
 
             List<RelayProcess> relays = new ArrayList<>();
-            Workload workload = new Workload(pair, new Random(seed * 31 + 7));
-            Thread workloadThread = new Thread(workload, "kill-nine-workload");
+            CounterWorkload workload = CounterWorkload.on(pair.upstream, ReplicationPair.DB, new Random(seed * 31 + 7));
             try {
                 RelayProcess relay = startRelay(relays, runDir, config);
                 awaitSlotActive(pair, relay, Duration.ofSeconds(60));
 
-                workloadThread.start();
+                workload.start();
                 long workloadEnd = System.nanoTime() + WORKLOAD.toNanos();
                 int kills = 0;
                 int killsWhileStreaming = 0;
@@ -115,7 +107,7 @@ class KillNineIT {
                         fail("relay " + relay.name() + " exited by itself with code " + relay.exitCode()
                                 + " before kill " + (kills + 1) + "; log:\n" + relay.log());
                     }
-                    if (!workload.errors.isEmpty()) {
+                    if (workload.failed()) {
                         break; // reported below
                     }
                     if (cycle == termCycle) {
@@ -139,10 +131,7 @@ class KillNineIT {
                     }
                     relay = startRelay(relays, runDir, config);
                 }
-                workload.stop = true;
-                workloadThread.join(TimeUnit.SECONDS.toMillis(60));
-                assertFalse(workloadThread.isAlive(), "workload did not stop within 60 s");
-                assertNoWorkloadErrors(workload);
+                workload.stop();
 
                 // The relay started after the last kill is the final one: it must catch up.
                 long catchUpStarted = System.nanoTime();
@@ -150,27 +139,15 @@ class KillNineIT {
                 long catchUpMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - catchUpStarted);
 
                 // Upstream is what the workload committed; downstream is the same, exactly once.
-                long events = workload.nextEventId - 1;
+                long events = workload.events();
                 System.out.printf("KillNineIT: seed=%d kills=%d (aimed just after a large transaction: %d, "
                                 + "while streaming: %d, with an open downstream write transaction: %d) SIGTERM under load: %s "
-                                + "relay processes=%d transactions=%d (multi-statement %d, large %d) counter increments=%d "
-                                + "events rows=%d catch-up after workload=%d ms%n",
+                                + "relay processes=%d %s catch-up after workload=%d ms%n",
                         seed, kills, aimedKills, killsWhileStreaming, killsMidTransaction, termStop, relays.size(),
-                        workload.transactions, workload.multiTransactions, workload.largeTransactions,
-                        workload.increments, events, catchUpMillis);
+                        workload.summary(), catchUpMillis);
 
-                List<List<String>> expectedCounters = new ArrayList<>();
-                for (int id = 1; id <= COUNTERS; id++) {
-                    expectedCounters.add(List.of(Integer.toString(id), Long.toString(workload.expected[id])));
-                }
-                List<List<String>> expectedEvents = List.of(List.of(Long.toString(events), "1", Long.toString(events),
-                        Long.toString(events * (events + 1) / 2)));
-                assertEquals(expectedCounters, pair.upstreamRows(COUNTERS_SQL), "upstream counters vs workload");
-                assertEquals(expectedEvents, pair.upstreamRows(EVENTS_SQL), "upstream events vs workload");
-                assertEquals(expectedCounters, pair.downstreamRows(COUNTERS_SQL),
-                        "downstream counters: an increment was lost or applied twice");
-                assertEquals(expectedEvents, pair.downstreamRows(EVENTS_SQL),
-                        "downstream events are not gapless 1.." + events);
+                ExactlyOnce.assertExact(pair.upstream, ReplicationPair.DB, workload, "upstream (vs the workload)");
+                ExactlyOnce.assertExact(pair.downstream, ReplicationPair.DB, workload, "downstream");
 
                 // Clean stop: exit 0 within the bound, and the slot acknowledges exactly the checkpoint.
                 relay.term();
@@ -188,8 +165,7 @@ class KillNineIT {
                 assertTrue(killsMidTransaction >= 1, "no kill landed inside a downstream write transaction");
 
             } finally {
-                workload.stop = true;
-                workloadThread.join(TimeUnit.SECONDS.toMillis(30));
+                workload.halt();
                 for (RelayProcess each : relays) {
                     each.close();
                 }
@@ -303,140 +279,4 @@ class KillNineIT {
                 + "\nfull log:\n" + relay.log());
     }
 
-    private static void assertNoWorkloadErrors(Workload workload) {
-        if (!workload.errors.isEmpty()) {
-            AssertionError error = new AssertionError("the workload failed: " + workload.errors.peek());
-            workload.errors.forEach(error::addSuppressed);
-            throw error;
-        }
-    }
-
-    /**
-     * Transactions on the upstream. Every transaction increments counters and appends events with
-     * the next ids of a client-side sequence, so the expected end state is known exactly.
-     */
-    private static final class Workload implements Runnable {
-
-        final Queue<Throwable> errors = new ConcurrentLinkedQueue<>();
-        final AtomicLong largeCommits = new AtomicLong();
-        volatile boolean largeRequested;
-        final long[] expected = new long[COUNTERS + 1];
-        final ReplicationPair pair;
-        final Random random;
-        volatile boolean stop;
-        /** Written by the workload thread only; read after it has been joined. */
-        long nextEventId = 1;
-        long transactions;
-        long multiTransactions;
-        long largeTransactions;
-        long increments;
-
-        Workload(ReplicationPair pair, Random random) {
-            this.pair = pair;
-            this.random = random;
-        }
-
-        @Override
-        public void run() {
-            try (Connection connection = pair.upstream.connect(ReplicationPair.DB);
-                 PreparedStatement increment = connection.prepareStatement(
-                         "UPDATE counters SET n = n + 1 WHERE id = ?");
-                 PreparedStatement event = connection.prepareStatement(
-                         "INSERT INTO events (id, counter_id) VALUES (?, ?)")) {
-                connection.setAutoCommit(false);
-                long nextLarge = System.nanoTime() + millis(1000 + random.nextInt(1500));
-                while (!stop) {
-                    long[] delta = new long[COUNTERS + 1];
-                    long firstEvent = nextEventId;
-                    long events;
-                    boolean large = largeRequested || System.nanoTime() >= nextLarge;
-                    if (large) {
-                        largeRequested = false;
-                        events = large(increment, event, delta, firstEvent);
-                        largeTransactions++;
-                        nextLarge = System.nanoTime() + millis(1500 + random.nextInt(2000));
-                    } else if (random.nextInt(5) == 0) {
-                        events = 2 + random.nextInt(8);
-                        for (int i = 0; i < events; i++) {
-                            int id = randomCounter();
-                            increment(increment, id, delta);
-                            event(event, firstEvent + i, id);
-                        }
-                        multiTransactions++;
-                    } else {
-                        int id = randomCounter();
-                        increment(increment, id, delta);
-                        event(event, firstEvent, id);
-                        events = 1;
-                    }
-                    connection.commit();
-                    // Only now is the transaction part of the expected state.
-                    for (int id = 1; id <= COUNTERS; id++) {
-                        expected[id] += delta[id];
-                        increments += delta[id];
-                    }
-                    nextEventId = firstEvent + events;
-                    transactions++;
-                    if (large) {
-                        largeCommits.incrementAndGet();
-                    }
-                    if (transactions % 4 == 0) {
-                        Thread.sleep(1);
-                    }
-                }
-            } catch (Throwable t) {
-                errors.add(t);
-            }
-        }
-
-        /** Asks for a large transaction now and waits (bounded) until one has committed. */
-        void awaitLargeCommit(Duration timeout) throws InterruptedException {
-            long before = largeCommits.get();
-            largeRequested = true;
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (largeCommits.get() == before && System.nanoTime() < deadline && errors.isEmpty()) {
-                Thread.sleep(2);
-            }
-        }
-
-        /** 2000 increments in one transaction, with an event after every 100; returns the events appended. */
-        private long large(PreparedStatement increment, PreparedStatement event, long[] delta, long eventId)
-                throws SQLException {
-            long events = 0;
-            for (int i = 1; i <= LARGE_TRANSACTION_INCREMENTS; i++) {
-                int id = randomCounter();
-                increment.setInt(1, id);
-                increment.addBatch();
-                delta[id]++;
-                if (i % 100 == 0) {
-                    increment.executeBatch();
-                    event.setLong(1, eventId + events);
-                    event.setInt(2, id);
-                    event.executeUpdate();
-                    events++;
-                }
-            }
-            return events;
-        }
-
-        private void increment(PreparedStatement increment, int id, long[] delta) throws SQLException {
-            increment.setInt(1, id);
-            assertEquals(1, increment.executeUpdate(), "counter " + id + " missing upstream");
-            delta[id]++;
-        }
-
-        private void event(PreparedStatement event, long id, int counter) throws SQLException {
-            event.setLong(1, id);
-            event.setInt(2, counter);
-            event.executeUpdate();
-        }
-
-        private int randomCounter() {
-            return 1 + random.nextInt(COUNTERS);
-        }
-
-        private static long millis(long millis) {
-            return TimeUnit.MILLISECONDS.toNanos(millis);
-        }
-    }
 }

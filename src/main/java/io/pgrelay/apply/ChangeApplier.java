@@ -53,6 +53,8 @@ public final class ChangeApplier implements AutoCloseable {
     private int groupChanges;
     private boolean inTransaction;
     private boolean skipping;
+    /** True once this session locked and checked the checkpoint row (CheckpointStore#fence). */
+    private boolean fenced;
     private long transactionLsn;
     private long groupStarted;
 
@@ -153,6 +155,7 @@ public final class ChangeApplier implements AutoCloseable {
             return durable;
         }
         Checkpoint advanced = new Checkpoint(upstreamEnd, durable.commitTime());
+        fence();
         checkpoints.write(connection, advanced);
         connection.commit();
         durable = advanced;
@@ -167,6 +170,7 @@ public final class ChangeApplier implements AutoCloseable {
         groupChanges = 0;
         inTransaction = false;
         skipping = false;
+        fenced = false;
         connection.rollback();
     }
 
@@ -189,13 +193,28 @@ public final class ChangeApplier implements AutoCloseable {
         connection.close();
     }
 
-    private void begin(Begin begin) {
+    private void begin(Begin begin) throws SQLException {
         if (pending == null && groupChanges == 0) {
             groupStarted = System.nanoTime();
         }
         inTransaction = true;
         transactionLsn = begin.finalLsn().asLong();
         skipping = durable.covers(begin.finalLsn());
+        if (!skipping) {
+            fence();
+        }
+    }
+
+    /**
+     * Before the session's first write: once it has locked the row at the expected checkpoint, no
+     * transaction of an earlier connection can commit a checkpoint any more (one that could would
+     * hold the row's lock already), so later groups need no lock.
+     */
+    private void fence() throws SQLException {
+        if (!fenced) {
+            checkpoints.fence(connection, durable);
+            fenced = true;
+        }
     }
 
     private void commit(Commit commit) throws SQLException {

@@ -47,6 +47,13 @@ public final class CheckpointStore {
              WHERE c.end_lsn < EXCLUDED.end_lsn
             """;
 
+    private static final String FENCE_ROW_SQL = """
+            INSERT INTO pgrelay.checkpoint (relay_name, upstream_slot, end_lsn) VALUES (?, ?, '0/0')
+            ON CONFLICT (relay_name) DO NOTHING
+            """;
+    private static final String FENCE_SQL =
+            "SELECT end_lsn::text FROM pgrelay.checkpoint WHERE relay_name = ? FOR UPDATE";
+
     private final String relayName;
     private final String upstreamSlot;
 
@@ -87,6 +94,50 @@ public final class CheckpointStore {
                 return new Checkpoint(LogSequenceNumber.valueOf(rs.getString(1)),
                         commitTime == null ? null : commitTime.toInstant());
             }
+        }
+    }
+
+    /**
+     * Locks this relay's row in the caller's transaction and checks that it still says
+     * {@code expected}, the checkpoint the session started from.
+     *
+     * <p>Why: when a downstream connection times out, its server backend may live on, and a
+     * transaction of it whose COMMIT was already on the wire can still commit after the next
+     * session has read the checkpoint. Such a transaction wrote the checkpoint row before its
+     * COMMIT, so it holds the row's lock: this waits for it to end, then sees where it moved the
+     * checkpoint, and the session starts again from there instead of applying the same
+     * transactions a second time. With no row yet, a row at 0/0 is inserted first so that there
+     * is something to lock.
+     *
+     * @throws SQLException (SQLSTATE 40001, retried) when the checkpoint moved ahead
+     * @throws CheckpointConflictException when it moved back, which no timeout can explain
+     */
+    public void fence(Connection connection, Checkpoint expected) throws SQLException {
+        if (expected.isNone()) {
+            try (PreparedStatement insert = connection.prepareStatement(FENCE_ROW_SQL)) {
+                insert.setString(1, relayName);
+                insert.setString(2, upstreamSlot);
+                insert.executeUpdate();
+            }
+        }
+        LogSequenceNumber found;
+        try (PreparedStatement statement = connection.prepareStatement(FENCE_SQL)) {
+            statement.setString(1, relayName);
+            try (ResultSet rs = statement.executeQuery()) {
+                found = rs.next() ? LogSequenceNumber.valueOf(rs.getString(1)) : LogSequenceNumber.INVALID_LSN;
+            }
+        }
+        int order = Long.compareUnsigned(found.asLong(), expected.endLsn().asLong());
+        if (order > 0) {
+            throw new SQLException("the checkpoint of relay '" + relayName + "' on the downstream moved to "
+                    + found.asString() + " while this session started at " + expected.endLsn().asString()
+                    + ": a transaction of an earlier connection committed late (after a timeout), or a second relay"
+                    + " with the same relay.name applies here; starting again from the checkpoint", "40001");
+        }
+        if (order < 0) {
+            throw new CheckpointConflictException("the checkpoint of relay '" + relayName + "' on the downstream went back to "
+                    + found.asString() + " from " + expected.endLsn().asString()
+                    + ": something other than this relay writes pgrelay.checkpoint; stop it");
         }
     }
 

@@ -34,10 +34,12 @@ final class ConfigDescription {
         e.put(ConfigKeys.UPSTREAM_PUBLICATIONS.name(), String.join(",", c.publications()));
         e.put(ConfigKeys.UPSTREAM_PROTO_VERSION.name(), Integer.toString(c.protoVersion()));
         e.put(ConfigKeys.UPSTREAM_STATUS_INTERVAL.name(), duration(c.statusInterval()));
+        e.put(ConfigKeys.UPSTREAM_TIMEOUT.name(), duration(c.upstreamTimeout()));
         e.put(ConfigKeys.DOWNSTREAM_URL.name(), endpoint(c.downstream(), url -> Masking.maskUrl(url.url())));
         e.put(ConfigKeys.DOWNSTREAM_USER.name(), endpoint(c.downstream(), Endpoint::user));
         e.put(ConfigKeys.DOWNSTREAM_PASSWORD.name(), endpoint(c.downstream(), Endpoint::password));
         e.put(ConfigKeys.DOWNSTREAM_POOL_SIZE.name(), Integer.toString(c.downstreamPoolSize()));
+        e.put(ConfigKeys.DOWNSTREAM_TIMEOUT.name(), duration(c.downstreamTimeout()));
         e.put(ConfigKeys.APPLY_CONFLICT.name(),
                 c.conflictPolicy() == null ? "" : c.conflictPolicy().name().toLowerCase(Locale.ROOT));
         e.put(ConfigKeys.APPLY_BATCH_SIZE.name(), Integer.toString(c.applyBatchSize()));

@@ -40,6 +40,8 @@ public final class ConfigKeys {
             "pgoutput protocol version; only 1 is supported", false, new KeySpec.Range(1, 1));
     public static final KeySpec UPSTREAM_STATUS_INTERVAL = duration("upstream.status-interval", "10s", "100ms", "1h",
             "how often the relay reports its confirmed position to the upstream");
+    public static final KeySpec UPSTREAM_TIMEOUT = duration("upstream.timeout", "60s", "1s", "1h",
+            "an upstream that sends nothing this long (not even a keepalive) is presumed dead and reconnected (like wal_receiver_timeout)");
 
     public static final KeySpec DOWNSTREAM_URL = required("downstream.url", KeyType.JDBC_URL,
             "JDBC URL of the database the changes are applied into (jdbc:postgresql://host:port/db)");
@@ -49,6 +51,8 @@ public final class ConfigKeys {
             "password of downstream.user");
     public static final KeySpec DOWNSTREAM_POOL_SIZE = integer("downstream.pool-size", 4, 1, 64,
             "JDBC connection pool size for the downstream");
+    public static final KeySpec DOWNSTREAM_TIMEOUT = duration("downstream.timeout", "60s", "1s", "1h",
+            "a downstream that answers nothing this long (a statement, a lock wait, a commit) is presumed dead: the connection is dropped and the relay resumes from its checkpoint");
 
     public static final KeySpec APPLY_CONFLICT = optional("apply.conflict", KeyType.CONFLICT_POLICY, "error",
             "what to do when a change does not fit the downstream rows: error (stop), skip or upsert");
@@ -105,8 +109,8 @@ public final class ConfigKeys {
     private static final List<KeySpec> ALL = List.of(
             RELAY_NAME,
             UPSTREAM_URL, UPSTREAM_USER, UPSTREAM_PASSWORD, UPSTREAM_SLOT, UPSTREAM_PUBLICATIONS,
-            UPSTREAM_PROTO_VERSION, UPSTREAM_STATUS_INTERVAL,
-            DOWNSTREAM_URL, DOWNSTREAM_USER, DOWNSTREAM_PASSWORD, DOWNSTREAM_POOL_SIZE,
+            UPSTREAM_PROTO_VERSION, UPSTREAM_STATUS_INTERVAL, UPSTREAM_TIMEOUT,
+            DOWNSTREAM_URL, DOWNSTREAM_USER, DOWNSTREAM_PASSWORD, DOWNSTREAM_POOL_SIZE, DOWNSTREAM_TIMEOUT,
             APPLY_CONFLICT, APPLY_BATCH_SIZE, APPLY_GROUP_CHANGES,
             SYNC_INITIAL,
             FEED_LISTEN, FEED_USER, FEED_PASSWORD, FEED_AUTH, FEED_TLS_CERT, FEED_TLS_KEY,

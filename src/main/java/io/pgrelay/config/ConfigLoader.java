@@ -138,6 +138,8 @@ public final class ConfigLoader {
         Duration initialBackoff = values.duration(RETRY_INITIAL_BACKOFF);
         Duration maxBackoff = values.duration(RETRY_MAX_BACKOFF);
         Duration shutdownTimeout = values.duration(SHUTDOWN_TIMEOUT);
+        Duration upstreamTimeout = values.duration(ConfigKeys.UPSTREAM_TIMEOUT);
+        Duration downstreamTimeout = values.duration(ConfigKeys.DOWNSTREAM_TIMEOUT);
         checkBackoffOrder(values, initialBackoff, maxBackoff, problems);
         Boolean schemaCreate = values.bool(ConfigKeys.SCHEMA_CREATE);
         Boolean schemaAddColumns = values.bool(ConfigKeys.SCHEMA_ADD_COLUMNS);
@@ -148,7 +150,7 @@ public final class ConfigLoader {
                 upstream, slot, publications, protoVersion, statusInterval,
                 downstream, poolSize, conflict, batchSize, groupChanges, syncInitial,
                 feed, dataDir, httpListen, heartbeatEnabled, heartbeatInterval,
-                initialBackoff, maxBackoff, shutdownTimeout,
+                initialBackoff, maxBackoff, shutdownTimeout, upstreamTimeout, downstreamTimeout,
                 new RelayConfig.Schema(schemaCreate, schemaAddColumns));
         return new Result(config, problems.warnings());
     }

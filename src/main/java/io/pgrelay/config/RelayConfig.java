@@ -31,6 +31,8 @@ public record RelayConfig(
         Duration retryInitialBackoff,
         Duration retryMaxBackoff,
         Duration shutdownTimeout,
+        Duration upstreamTimeout,
+        Duration downstreamTimeout,
         Schema schema) {
 
     public RelayConfig {

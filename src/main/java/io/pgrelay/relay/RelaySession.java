@@ -20,6 +20,7 @@ import org.postgresql.replication.LogSequenceNumber;
 import io.pgrelay.source.StreamPositions;
 import io.pgrelay.source.StreamReader;
 import io.pgrelay.source.UpstreamConnector;
+import io.pgrelay.source.UpstreamLiveness;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -101,7 +102,7 @@ final class RelaySession {
                 log.info("streaming slot {} from {} at {} (checkpoint {})", config.upstreamSlot(), config.upstream(),
                         start.asLong() == 0 ? "the slot's confirmed position" : start.asString(),
                         checkpoint.isNone() ? "none" : checkpoint.endLsn().asString());
-                runThreads(stream, applier, positions, receivedLog);
+                runThreads(stream, applier, positions, receivedLog, connector.liveness());
             } catch (SQLException e) {
                 log.debug("closing the upstream connection failed: {}", e.getMessage());
             }
@@ -164,10 +165,10 @@ final class RelaySession {
     }
 
     private void runThreads(PGReplicationStream stream, ChangeApplier applier, StreamPositions positions,
-                            ReceivedLog receivedLog) throws InterruptedException {
+                            ReceivedLog receivedLog, UpstreamLiveness liveness) throws InterruptedException {
         BlockingQueue<PgOutputMessage> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
         StreamReader reader = new StreamReader(stream, new PgOutputDecoder(), queue, positions, receivedLog,
-                config.statusInterval().toNanos());
+                config.statusInterval().toNanos(), liveness);
         ApplyWorker worker = new ApplyWorker(applier, queue, positions, config.applyGroupChanges(),
                 config.statusInterval(), config.shutdownTimeout().dividedBy(2));
 

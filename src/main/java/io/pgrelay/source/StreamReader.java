@@ -41,6 +41,7 @@ public final class StreamReader {
     private final StreamPositions positions;
     private final ReceivedLog receivedLog;
     private final long statusIntervalNanos;
+    private final UpstreamLiveness liveness;
 
     private LogSequenceNumber reportedFlush = LogSequenceNumber.INVALID_LSN;
     private long lastForcedFeedback = System.nanoTime();
@@ -48,6 +49,14 @@ public final class StreamReader {
 
     public StreamReader(PGReplicationStream stream, PgOutputDecoder decoder, BlockingQueue<PgOutputMessage> applyQueue,
                         StreamPositions positions, ReceivedLog receivedLog, long statusIntervalNanos) {
+        this(stream, decoder, applyQueue, positions, receivedLog, statusIntervalNanos, UpstreamLiveness.NONE);
+    }
+
+    /** @param liveness when the upstream last sent anything: a silent upstream is pinged, then given up on */
+    public StreamReader(PGReplicationStream stream, PgOutputDecoder decoder, BlockingQueue<PgOutputMessage> applyQueue,
+                        StreamPositions positions, ReceivedLog receivedLog, long statusIntervalNanos,
+                        UpstreamLiveness liveness) {
+        this.liveness = liveness;
         this.stream = stream;
         this.decoder = decoder;
         this.applyQueue = applyQueue;
@@ -80,6 +89,7 @@ public final class StreamReader {
                 receivedLog.caughtUp(upstreamEnd);
                 positions.upstreamEnd(upstreamEnd);
                 sendFeedback(false);
+                checkLiveness();
                 idleSleep = Math.min(MAX_IDLE_SLEEP_MILLIS, idleSleep + 1);
                 Thread.sleep(idleSleep);
                 continue;
@@ -99,6 +109,7 @@ public final class StreamReader {
                 return;
             }
             // Apply is behind: we are not reading, so pgjdbc will not answer keepalives for us.
+            liveness.notReading();
             if (System.nanoTime() - lastForcedFeedback >= statusIntervalNanos) {
                 forceFeedback();
             }
@@ -123,6 +134,14 @@ public final class StreamReader {
         if (force || (feedbackUnsent && due)) {
             forceFeedback();
         }
+    }
+
+    /** A silent upstream gets a status update that requests a reply; one silent for upstream.timeout ends the session. */
+    private void checkLiveness() throws SQLException {
+        if (liveness.pingDue()) {
+            forceFeedback(); // pgjdbc's forced status update asks for a reply
+        }
+        liveness.check();
     }
 
     private void forceFeedback() throws SQLException {

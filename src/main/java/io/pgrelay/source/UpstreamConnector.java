@@ -28,15 +28,21 @@ public final class UpstreamConnector {
 
     private static final Logger log = LoggerFactory.getLogger(UpstreamConnector.class);
     private static final String DUPLICATE_OBJECT = "42710";
-    private static final java.time.Duration STREAM_NETWORK_TIMEOUT = java.time.Duration.ofSeconds(60);
+    /** Creating a slot waits for transactions running upstream: allow it far longer than one exchange. */
+    private static final int SLOT_CREATION_TIMEOUTS = 10;
 
     private final RelayConfig config;
+    private UpstreamLiveness liveness = UpstreamLiveness.NONE;
 
     public UpstreamConnector(RelayConfig config) {
         this.config = config;
     }
 
-    /** A logical replication connection ({@code replication=database}). */
+    /**
+     * A logical replication connection ({@code replication=database}). Every read on it is
+     * bounded by {@code upstream.timeout}, login included, and its socket tells
+     * {@link #liveness()} when the upstream last sent anything.
+     */
     public Connection connect() throws SQLException {
         Properties props = new Properties();
         PGProperty.USER.set(props, config.upstream().user());
@@ -49,7 +55,27 @@ public final class UpstreamConnector {
         PGProperty.APPLICATION_NAME.set(props, "pgrelay:" + config.relayName());
         PGProperty.TCP_KEEP_ALIVE.set(props, true);
         PGProperty.CONNECT_TIMEOUT.set(props, 10);
-        return DriverManager.getConnection(config.upstream().url(), props);
+        PGProperty.SOCKET_TIMEOUT.set(props, timeoutSeconds());
+        UpstreamLiveness observed = new UpstreamLiveness(config.upstreamTimeout());
+        String key = observed.register();
+        PGProperty.SOCKET_FACTORY.set(props, LivenessSocketFactory.class.getName());
+        PGProperty.SOCKET_FACTORY_ARG.set(props, key);
+        try {
+            Connection connection = DriverManager.getConnection(config.upstream().url(), props);
+            liveness = observed;
+            return connection;
+        } finally {
+            UpstreamLiveness.unregister(key);
+        }
+    }
+
+    /** When the upstream of the last {@link #connect()} last sent anything. */
+    public UpstreamLiveness liveness() {
+        return liveness;
+    }
+
+    private int timeoutSeconds() {
+        return (int) Math.max(1, (config.upstreamTimeout().toMillis() + 999) / 1000);
     }
 
     /** The upstream's IDENTIFY_SYSTEM: the root's system identifier and timeline (a feed passes them on). */
@@ -82,6 +108,8 @@ public final class UpstreamConnector {
 
     /** Creates the logical slot with pgoutput unless it exists. */
     public void ensureSlot(Connection connection) throws SQLException {
+        connection.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE,
+                config.upstreamTimeout().toMillis() * SLOT_CREATION_TIMEOUTS));
         try {
             connection.unwrap(PGConnection.class).getReplicationAPI()
                     .createReplicationSlot()
@@ -102,10 +130,12 @@ public final class UpstreamConnector {
      * when that is later; transactions the checkpoint covers are skipped by apply.
      */
     public PGReplicationStream start(Connection connection, LogSequenceNumber start) throws SQLException {
-        // Streaming reads never block (readPending); this bounds the blocking ones, such as the
-        // end of the copy when a session closes over a silent network. Set only now: creating
-        // the slot may rightly wait long for transactions running on the upstream.
-        connection.setNetworkTimeout(Runnable::run, (int) STREAM_NETWORK_TIMEOUT.toMillis());
+        // Streaming reads never block (readPending: silence is caught by UpstreamLiveness); this
+        // bounds the blocking ones, such as the rest of a message cut off mid-way, or the end of
+        // the copy when a session closes over a silent network. pgjdbc's readPending swallows a
+        // read timeout (returns null, the cut message lost); by then the upstream has been
+        // silent for at least this long, so UpstreamLiveness ends the session before the next read.
+        connection.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, config.upstreamTimeout().toMillis()));
         return connection.unwrap(PGConnection.class).getReplicationAPI()
                 .replicationStream()
                 .logical()
