@@ -25,7 +25,8 @@ final class FailureClassifier {
     static boolean isPermanent(Throwable failure) {
         if (failure instanceof ApplyException || failure instanceof CheckpointConflictException
                 || failure instanceof MalformedMessageException
-                || failure instanceof io.pgrelay.feed.ChangelogFailedException) {
+                || failure instanceof io.pgrelay.feed.ChangelogFailedException
+                || failure instanceof io.pgrelay.sync.SyncException) {
             return true;
         }
         String state = sqlState(failure);

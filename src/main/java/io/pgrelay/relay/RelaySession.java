@@ -12,6 +12,8 @@ import io.pgrelay.decode.PgOutputMessage;
 import io.pgrelay.feed.Feed;
 import io.pgrelay.feed.SystemIdentity;
 import io.pgrelay.source.ReceivedLog;
+import io.pgrelay.sync.InitialSync;
+import io.pgrelay.sync.SyncListener;
 import org.postgresql.replication.LogSequenceNumber;
 import io.pgrelay.source.StreamPositions;
 import io.pgrelay.source.StreamReader;
@@ -75,6 +77,9 @@ final class RelaySession {
 
     /** Returns after a clean stop; throws the first failure otherwise. */
     void run() throws SessionFailure, InterruptedException {
+        if (config.syncInitial() && !initialSync()) {
+            return; // stopped during the copy
+        }
         CheckpointStore store = new CheckpointStore(config.relayName(), config.upstreamSlot());
         ChangeApplier applier = onDownstream(() -> openApplier(store));
         try (ChangeApplier owned = applier) {
@@ -109,6 +114,13 @@ final class RelaySession {
         if (first != null) {
             throw first;
         }
+    }
+
+    /** Copies the tables before the first stream (README "Initial sync"); false when stopped meanwhile. */
+    private boolean initialSync() throws SessionFailure {
+        SyncListener events = listener instanceof SyncListener sync ? sync : new SyncListener() {};
+        InitialSync sync = new InitialSync(config, downstream, events, stopRequested);
+        return on(Side.RELAY, () -> sync.run(new UpstreamConnector(config)::connect));
     }
 
     /**
