@@ -45,13 +45,11 @@ final class CopyProgress {
         }
     }
 
-    /** The copy committed with {@code exactRows}; returns the line logged. */
+    /** The copy committed with {@code exactRows}; returns the line to log. */
     String done(long exactRows, long now) {
         rows = exactRows;
         report();
-        String line = "copied " + table.label() + ": " + describe(rows, bytes, now - started, 0);
-        log.info(line);
-        return line;
+        return "copied " + table.label() + ": " + describe(rows, bytes, now - started, 0);
     }
 
     long bytes() {

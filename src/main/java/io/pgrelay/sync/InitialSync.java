@@ -56,6 +56,11 @@ public final class InitialSync {
         Connection connect() throws SQLException;
     }
 
+    /** A stop was requested during the copy. */
+    private static final class Stopped extends Exception {
+        private static final long serialVersionUID = 1L;
+    }
+
     private final RelayConfig config;
     private final DataSource downstream;
     private final SyncListener listener;
@@ -101,27 +106,54 @@ public final class InitialSync {
                         config.upstreamSlot());
             }
             SnapshotSlot slot = SnapshotSlot.create(replication, config.upstreamSlot());
-            if (!SNAPSHOT_NAME.matcher(slot.snapshot()).matches()) {
-                throw new SQLException("the upstream exported a snapshot with an unexpected name", "08P01");
-            }
-            log.info("created upstream slot {} at consistent point {}; copying under snapshot {} from {}",
-                    slot.name(), slot.consistentPoint().asString(), slot.snapshot(), source);
-            long started = System.nanoTime();
-            List<SyncTable> tables = tables(source, slot.snapshot());
-            try (Connection down = downstream.getConnection()) {
-                DownstreamTargets.check(down, tables, ours, config.sync().truncate());
-                state.plan(down, tables);
-            }
-            listener.syncPlanned(tables.stream().map(SyncTable::label).toList());
-            if (!copyAll(tables, source, slot.snapshot())) {
-                log.info("initial sync stopped before it finished: the next start copies again");
+            try {
+                return copy(slot, source, ours);
+            } catch (Stopped e) {
+                dropQuietly(replication, slot);
                 return false;
+            } catch (SQLException | SyncException | RuntimeException e) {
+                dropQuietly(replication, slot);
+                throw e;
             }
-            finish(tables, source, slot);
-            log.info("initial sync of {} tables done in {} s; streaming from {}", tables.size(),
-                    (System.nanoTime() - started) / 1_000_000_000L, slot.consistentPoint().asString());
-            return true;
         }
+    }
+
+    /**
+     * A slot from which nothing was streamed only holds WAL on the upstream: a failed copy drops
+     * it (a new attempt makes it again), so a relay stopped on an error does not fill the root's disk.
+     */
+    private static void dropQuietly(Connection replication, SnapshotSlot slot) {
+        try {
+            SnapshotSlot.dropIfExists(replication, slot.name());
+            log.info("dropped upstream slot {} after the failed copy", slot.name());
+        } catch (SQLException e) {
+            log.warn("could not drop upstream slot {} after the failed copy ({}): drop it on the upstream if this "
+                    + "relay is not started again", slot.name(), e.getMessage());
+        }
+    }
+
+    private boolean copy(SnapshotSlot slot, Endpoint source, Set<String> ours)
+            throws SQLException, SyncException, InterruptedException, Stopped {
+        if (!SNAPSHOT_NAME.matcher(slot.snapshot()).matches()) {
+            throw new SQLException("the upstream exported a snapshot with an unexpected name", "08P01");
+        }
+        log.info("created upstream slot {} at consistent point {}; copying under snapshot {} from {}",
+                slot.name(), slot.consistentPoint().asString(), slot.snapshot(), source);
+        long started = System.nanoTime();
+        List<SyncTable> tables = tables(source, slot.snapshot());
+        try (Connection down = downstream.getConnection()) {
+            DownstreamTargets.check(down, tables, ours, config.sync().truncate());
+            state.plan(down, tables);
+        }
+        listener.syncPlanned(tables.stream().map(SyncTable::label).toList());
+        if (!copyAll(tables, source, slot.snapshot())) {
+            log.info("initial sync stopped before it finished: the next start copies again");
+            throw new Stopped();
+        }
+        finish(tables, source, slot);
+        log.info("initial sync of {} tables done in {} s; streaming from {}", tables.size(),
+                (System.nanoTime() - started) / 1_000_000_000L, slot.consistentPoint().asString());
+        return true;
     }
 
     /** Where the copy reads: the upstream itself, or {@code sync.source.url} below a parent relay. */

@@ -39,7 +39,9 @@ final class TableCopy {
         this.listener = listener;
     }
 
-    /** Returns the log line of the finished copy. */
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TableCopy.class);
+
+    /** Logs and returns the line of the finished copy. */
     String run(Connection source, Connection downstream, BooleanSupplier abandon) throws SQLException, Abandoned {
         downstream.setAutoCommit(false);
         try {
@@ -49,7 +51,9 @@ final class TableCopy {
             state.tableDone(downstream, table, rows, progress.bytes());
             downstream.commit();
             listener.syncTableDone(table.label());
-            return progress.done(rows, System.nanoTime()) + (binary ? " (binary)" : " (text)");
+            String line = progress.done(rows, System.nanoTime()) + (binary ? ", binary" : ", text");
+            log.info(line);
+            return line;
         } catch (SQLException | RuntimeException | Abandoned e) {
             rollbackQuietly(downstream);
             throw e;
