@@ -57,6 +57,12 @@ class SyncChainIT {
                 r1.awaitStreaming(Duration.ofMinutes(2));
                 Thread.sleep(3000); // R1 streams the root's writes for a while
                 long before = workload.transactions();
+                Properties noSource = (Properties) p2.clone();
+                noSource.remove("sync.source.url");
+                try (RelayRunner lost = RelayRunner.start(config(noSource))) {
+                    assertEquals(1, lost.awaitExit(Duration.ofSeconds(60)));
+                    assertTrue(lost.failure().contains("upstream.url is a pgrelay feed: set sync.source.url"), lost.failure());
+                }
                 try (RelayRunner r2 = RelayRunner.start(config(p2))) {
                     r2.awaitStreaming(Duration.ofMinutes(2));
                     Thread.sleep(2000);

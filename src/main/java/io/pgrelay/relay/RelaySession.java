@@ -13,6 +13,7 @@ import io.pgrelay.feed.Feed;
 import io.pgrelay.feed.SystemIdentity;
 import io.pgrelay.source.ReceivedLog;
 import io.pgrelay.sync.InitialSync;
+import io.pgrelay.sync.RelayedTables;
 import io.pgrelay.sync.SyncListener;
 import org.postgresql.replication.LogSequenceNumber;
 import io.pgrelay.source.StreamPositions;
@@ -95,6 +96,7 @@ final class RelaySession {
                 PGReplicationStream stream = onUpstream(() -> {
                     learnIdentity(connector, replication);
                     connector.checkPublications(replication);
+                    RelayedTables.refresh(replication, downstream, config);
                     connector.ensureSlot(replication);
                     return connector.start(replication, start);
                 });

@@ -21,7 +21,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
-import org.postgresql.PGConnection;
 import org.postgresql.PGProperty;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -158,8 +157,7 @@ public final class InitialSync {
 
     /** Where the copy reads: the upstream itself, or {@code sync.source.url} below a parent relay. */
     private Endpoint source(Connection replication) throws SQLException, SyncException {
-        String version = replication.unwrap(PGConnection.class).getParameterStatus("server_version");
-        boolean feed = version != null && version.contains("pgrelay");
+        boolean feed = RelayedTables.isFeed(replication);
         Endpoint configured = config.sync().source();
         if (feed && configured == null) {
             throw new SyncException("upstream.url is a pgrelay feed: set sync.source.url (and sync.source.user, "
@@ -249,6 +247,7 @@ public final class InitialSync {
             try {
                 int sequences = SequenceCopy.copy(reader, down, tables);
                 state.finish(down, slot.consistentPoint().asString());
+                state.recordRelayed(down, tables.stream().map(t -> new String[] {t.schema(), t.name()}).toList());
                 checkpoints.write(down, new Checkpoint(slot.consistentPoint(), null));
                 down.commit();
                 log.info("copied {} sequence value(s); checkpoint set to the consistent point {}", sequences,

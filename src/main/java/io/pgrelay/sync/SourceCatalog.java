@@ -16,8 +16,8 @@ import java.util.Set;
 /**
  * Reads, under the copy's snapshot, which tables to copy and their columns. On a PostgreSQL
  * upstream the list is the publications' ({@code pg_publication_tables}, row filters and column
- * lists included from 15 on); on a parent relay's downstream it is what that relay copied or
- * relays ({@code pgrelay.sync_table}).
+ * lists included from 15 on); on a parent relay's downstream it is what that relay relays
+ * ({@code pgrelay.relayed_table}).
  */
 final class SourceCatalog {
 
@@ -35,7 +35,7 @@ final class SourceCatalog {
             """;
     private static final String RELAYED = """
             SELECT DISTINCT schema_name, table_name, NULL::text, NULL::text[]
-              FROM pgrelay.sync_table
+              FROM pgrelay.relayed_table
              ORDER BY 1, 2
             """;
     private static final String RELATION = """
@@ -62,20 +62,21 @@ final class SourceCatalog {
         }
     }
 
-    /** The tables a parent relay lists in its downstream's {@code pgrelay.sync_table}. */
+    /** The tables a parent relay lists in its downstream's {@code pgrelay.relayed_table}. */
     static List<SyncTable> relayed(Connection source) throws SQLException, SyncException {
-        try (PreparedStatement check = source.prepareStatement("SELECT to_regclass('pgrelay.sync_table') IS NOT NULL");
+        try (PreparedStatement check = source.prepareStatement("SELECT to_regclass('pgrelay.relayed_table') IS NOT NULL");
              ResultSet rs = check.executeQuery()) {
             if (!rs.next() || !rs.getBoolean(1)) {
-                throw new SyncException("sync.source.url has no pgrelay.sync_table: point it at the parent relay's "
-                        + "downstream database, and let that relay run with sync.initial=true or stream once");
+                throw new SyncException("sync.source.url has no pgrelay.relayed_table: point it at the parent relay's "
+                        + "downstream database, and let that relay stream once (it records its table list there)");
             }
         }
         try (PreparedStatement statement = source.prepareStatement(RELAYED)) {
             List<SyncTable> tables = describe(source, statement);
             if (tables.isEmpty()) {
-                throw new SyncException("the parent relay's downstream lists no tables in pgrelay.sync_table: "
-                        + "let the parent relay stream once from its upstream, then start this relay again");
+                throw new SyncException("the parent relay's downstream lists no tables in pgrelay.relayed_table: "
+                        + "the parent records them when it streams from a PostgreSQL upstream or finishes an initial "
+                        + "sync; start the parent, then this relay again");
             }
             return tables;
         }

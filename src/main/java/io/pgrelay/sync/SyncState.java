@@ -15,8 +15,8 @@ import java.util.Set;
  * (one row per table: pending or done, rows and bytes copied).
  *
  * <p>The table rows also tell a resumed copy which tables it filled itself (and may empty
- * again), and tell a child relay which tables its parent relays: a child copying from this
- * downstream reads them under the parent's exported snapshot.
+ * again). {@code pgrelay.relayed_table} tells a child relay which tables its parent relays: a
+ * child copying from this downstream reads it under the parent's exported snapshot.
  */
 final class SyncState {
 
@@ -40,7 +40,15 @@ final class SyncState {
                 PRIMARY KEY (relay_name, schema_name, table_name)
             );
             COMMENT ON TABLE pgrelay.sync_table IS
-                'pgrelay: the tables each relay copied in its initial sync; child relays read their table list here';
+                'pgrelay: the tables each relay copied in its initial sync, and how far';
+            CREATE TABLE IF NOT EXISTS pgrelay.relayed_table (
+                relay_name   text NOT NULL,
+                schema_name  text NOT NULL,
+                table_name   text NOT NULL,
+                PRIMARY KEY (relay_name, schema_name, table_name)
+            );
+            COMMENT ON TABLE pgrelay.relayed_table IS
+                'pgrelay: the tables each relay applies here; a child relay copying from this database reads its table list here';
             """;
 
     enum Run { NONE, COPYING, DONE }
@@ -55,7 +63,8 @@ final class SyncState {
     void ensureTables(Connection connection) throws SQLException {
         try (Statement statement = connection.createStatement()) {
             try (ResultSet rs = statement.executeQuery(
-                    "SELECT to_regclass('pgrelay.sync_run') IS NOT NULL AND to_regclass('pgrelay.sync_table') IS NOT NULL")) {
+                    "SELECT to_regclass('pgrelay.sync_run') IS NOT NULL AND to_regclass('pgrelay.sync_table') IS NOT NULL"
+                            + " AND to_regclass('pgrelay.relayed_table') IS NOT NULL")) {
                 if (rs.next() && rs.getBoolean(1)) {
                     return;
                 }
@@ -124,6 +133,24 @@ final class SyncState {
             throw e;
         } finally {
             connection.setAutoCommit(true);
+        }
+    }
+
+    /** Replaces this relay's list of relayed tables ({@code {schema, table}} pairs) in the caller's transaction. */
+    void recordRelayed(Connection connection, List<String[]> tables) throws SQLException {
+        try (PreparedStatement delete = connection.prepareStatement("DELETE FROM pgrelay.relayed_table WHERE relay_name = ?")) {
+            delete.setString(1, relayName);
+            delete.executeUpdate();
+        }
+        try (PreparedStatement insert = connection.prepareStatement(
+                "INSERT INTO pgrelay.relayed_table (relay_name, schema_name, table_name) VALUES (?, ?, ?)")) {
+            for (String[] table : tables) {
+                insert.setString(1, relayName);
+                insert.setString(2, table[0]);
+                insert.setString(3, table[1]);
+                insert.addBatch();
+            }
+            insert.executeBatch();
         }
     }
 
