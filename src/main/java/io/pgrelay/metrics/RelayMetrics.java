@@ -187,7 +187,8 @@ public class RelayMetrics implements RelayListener {
     /** From the copy threads: counters are thread-safe, the lookup is a concurrent map's. */
     @Override
     public void syncCopied(String table, long rows, long bytes) {
-        syncCounter(syncRows, "sync_copied_rows", "rows copied by the initial sync", table, null).increment(rows);
+        // The final correction may be -1 (binary COPY's trailer counted as a row): counters only grow.
+        syncCounter(syncRows, "sync_copied_rows", "rows copied by the initial sync", table, null).increment(Math.max(0, rows));
         syncCounter(syncBytes, "sync_copied_bytes", "bytes of COPY data copied by the initial sync", table, "bytes")
                 .increment(bytes);
     }
