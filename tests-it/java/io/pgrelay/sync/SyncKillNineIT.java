@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * {@code kill -9} of a relay process during its initial copy, twice (once before any table is
  * done, once after some are), while the root keeps writing: each restart starts the copy over
- * under a new snapshot, finishes, and every table ends equal; no slot is left behind.
+ * under a new snapshot, empties what the killed attempt committed (orders and order_lines in one
+ * TRUNCATE: one references the other), finishes, and every table ends equal; no slot is left behind.
  */
 class SyncKillNineIT {
 

@@ -18,9 +18,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The initial-sync scenario shared by the sync ITs: eleven published tables (the type zoo, a big
- * table, an empty one, a partitioned one published through its root, seven serial tables), a
- * fill, a write workload that keeps running on the root, and a whole-table comparison.
+ * The initial-sync scenario shared by the sync ITs: thirteen published tables (the type zoo, a
+ * big table, an empty one, a partitioned one published through its root, two joined by a foreign
+ * key, seven serial tables), a fill, a write workload that keeps running on the root, and a
+ * whole-table comparison.
  */
 final class SyncScenario {
 
@@ -39,6 +40,8 @@ final class SyncScenario {
         tables.put("big", "id");
         tables.put("empty_t", "id");
         tables.put("part", "id, region");
+        tables.put("orders", "id");
+        tables.put("order_lines", "id");
         for (int i = 1; i <= SERIAL_TABLES; i++) {
             tables.put(serial(i), "id");
         }
@@ -58,6 +61,8 @@ final class SyncScenario {
         ddl.add("CREATE TABLE part (id int, region text, v int, PRIMARY KEY (id, region)) PARTITION BY LIST (region)");
         ddl.add("CREATE TABLE part_eu PARTITION OF part FOR VALUES IN ('eu')");
         ddl.add("CREATE TABLE part_us PARTITION OF part FOR VALUES IN ('us')");
+        ddl.add("CREATE TABLE orders (id bigint PRIMARY KEY, customer text)");
+        ddl.add("CREATE TABLE order_lines (id bigint PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders, qty int)");
         for (int i = 1; i <= SERIAL_TABLES; i++) {
             ddl.add("CREATE TABLE " + serial(i) + " (id serial PRIMARY KEY, v text, n int)");
         }
@@ -75,6 +80,8 @@ final class SyncScenario {
         root.execute(DB, "INSERT INTO big SELECT g, md5(g::text), g * 1.5, '2020-01-01'::timestamptz + g * interval '1 s' "
                 + "FROM generate_series(1, " + bigRows + ") g");
         root.execute(DB, "INSERT INTO part SELECT g, CASE WHEN g % 2 = 0 THEN 'eu' ELSE 'us' END, g FROM generate_series(1, 2000) g");
+        root.execute(DB, "INSERT INTO orders SELECT g, 'c' || g FROM generate_series(1, 2000) g",
+                "INSERT INTO order_lines SELECT g, 1 + g % 2000, g FROM generate_series(1, 6000) g");
         for (int i = 1; i <= SERIAL_TABLES; i++) {
             root.execute(DB, "INSERT INTO " + serial(i) + " (v, n) SELECT 'v' || g, g FROM generate_series(1, 1000) g");
         }
@@ -131,6 +138,8 @@ final class SyncScenario {
                         s.execute("UPDATE part SET region = CASE region WHEN 'eu' THEN 'us' ELSE 'eu' END, v = v + 1 "
                                 + "WHERE id = " + p);
                         s.execute("UPDATE zoo SET i4 = coalesce(i4, 0) + 1 WHERE id = 3");
+                        s.execute("INSERT INTO orders VALUES (" + nextBig + ", 'w')");
+                        s.execute("INSERT INTO order_lines VALUES (" + nextBig + ", " + nextBig + ", 1)");
                         c.commit();
                         transactions.incrementAndGet();
                     }

@@ -45,6 +45,25 @@ final class DownstreamTargets {
         }
     }
 
+    /**
+     * Empties the tables that hold rows (an interrupted attempt's, or any with sync.truncate) in
+     * one TRUNCATE, so foreign keys between them do not stand in the way; a table outside the
+     * copy that references one of them still does, and its error names it.
+     */
+    static void empty(Connection downstream, List<SyncTable> tables) throws SQLException {
+        List<String> holding = new java.util.ArrayList<>();
+        for (SyncTable table : tables) {
+            if (hasRows(downstream, table)) {
+                holding.add(table.qualified());
+            }
+        }
+        if (!holding.isEmpty()) {
+            try (java.sql.Statement statement = downstream.createStatement()) {
+                statement.execute("TRUNCATE " + String.join(", ", holding));
+            }
+        }
+    }
+
     /** Binary COPY needs the same built-in types on both sides (user types' OIDs differ between servers). */
     static boolean binaryFits(Connection source, Connection downstream, SyncTable table)
             throws SQLException, SyncException {
@@ -61,7 +80,7 @@ final class DownstreamTargets {
         return true;
     }
 
-    static boolean hasRows(Connection downstream, SyncTable table) throws SQLException {
+    private static boolean hasRows(Connection downstream, SyncTable table) throws SQLException {
         try (PreparedStatement statement = downstream.prepareStatement(
                 "SELECT EXISTS (SELECT 1 FROM " + table.qualified() + ")");
              ResultSet rs = statement.executeQuery()) {

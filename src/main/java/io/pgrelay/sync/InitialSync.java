@@ -143,6 +143,7 @@ public final class InitialSync {
         try (Connection down = downstream.getConnection()) {
             DownstreamTargets.check(down, tables, ours, config.sync().truncate());
             state.plan(down, tables);
+            DownstreamTargets.empty(down, tables);
         }
         listener.syncPlanned(tables.stream().map(SyncTable::label).toList());
         if (!copyAll(tables, source, slot.snapshot())) {

@@ -42,12 +42,13 @@ record SnapshotSlot(String name, LogSequenceNumber consistentPoint, String snaps
 
     /**
      * Drops {@code name} when it exists. Only for a slot whose copy never finished: nothing was
-     * streamed from it, and its snapshot died with the process that made it.
+     * streamed from it, and its snapshot died with the process that made it. Without WAIT: a slot
+     * another client is using fails with 55006 (retried with backoff, and logged) instead of
+     * hanging until that client lets go.
      */
     static boolean dropIfExists(Connection replication, String name) throws SQLException {
         try (Statement statement = replication.createStatement()) {
-            boolean canWait = replication.unwrap(BaseConnection.class).haveMinimumServerVersion(ServerVersion.v13);
-            statement.execute("DROP_REPLICATION_SLOT " + name + (canWait ? " WAIT" : ""));
+            statement.execute("DROP_REPLICATION_SLOT " + name);
             return true;
         } catch (SQLException e) {
             if (UNDEFINED_OBJECT.equals(e.getSQLState())) {

@@ -63,15 +63,11 @@ final class TableCopy {
     }
 
     /**
-     * Empties what an earlier attempt (or the operator, with sync.truncate) left, in the copy's own
-     * transaction; and turns off FK and user triggers as a native subscriber's copy does, when
-     * the role may (else they stay on).
+     * Turns off FK and user triggers as a native subscriber's copy does, when the role may (else
+     * they stay on, and tables copied in parallel must not reference each other).
      */
     private void prepare(Connection downstream) throws SQLException {
         try (Statement statement = downstream.createStatement()) {
-            if (DownstreamTargets.hasRows(downstream, table)) {
-                statement.execute("TRUNCATE " + table.qualified());
-            }
             statement.execute("SAVEPOINT pgrelay_role");
             try {
                 statement.execute("SET LOCAL session_replication_role = replica");
