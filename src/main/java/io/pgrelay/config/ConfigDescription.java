@@ -45,6 +45,13 @@ final class ConfigDescription {
         e.put(ConfigKeys.APPLY_BATCH_SIZE.name(), Integer.toString(c.applyBatchSize()));
         e.put(ConfigKeys.APPLY_GROUP_CHANGES.name(), Integer.toString(c.applyGroupChanges()));
         e.put(ConfigKeys.SYNC_INITIAL.name(), Boolean.toString(c.syncInitial()));
+        RelayConfig.Sync sync = c.sync();
+        e.put(ConfigKeys.SYNC_PARALLEL.name(), text(sync == null ? null : sync.parallel()));
+        e.put(ConfigKeys.SYNC_TRUNCATE.name(), text(sync == null ? null : sync.truncate()));
+        Endpoint source = sync == null ? null : sync.source();
+        e.put(ConfigKeys.SYNC_SOURCE_URL.name(), source == null ? "" : Masking.maskUrl(source.url()));
+        e.put(ConfigKeys.SYNC_SOURCE_USER.name(), source == null ? "" : source.user());
+        e.put(ConfigKeys.SYNC_SOURCE_PASSWORD.name(), text(source == null ? null : source.password()));
         RelayConfig.Feed f = c.feed();
         e.put(ConfigKeys.FEED_LISTEN.name(), text(f == null ? null : f.listen()));
         e.put(ConfigKeys.FEED_USER.name(), text(f == null ? null : f.user()));

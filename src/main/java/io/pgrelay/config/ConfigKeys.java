@@ -62,7 +62,17 @@ public final class ConfigKeys {
             "most changes grouped in one downstream transaction; an upstream transaction is never split");
 
     public static final KeySpec SYNC_INITIAL = optional("sync.initial", KeyType.BOOLEAN, "false",
-            "copy existing rows before streaming (not available yet: must be false)");
+            "copy the published tables' existing rows before streaming (see Initial sync); the downstream tables must exist");
+    public static final KeySpec SYNC_PARALLEL = integer("sync.parallel", 2, 1, 32,
+            "tables copied at once during the initial sync; at most downstream.pool-size");
+    public static final KeySpec SYNC_TRUNCATE = optional("sync.truncate", KeyType.BOOLEAN, "false",
+            "empty downstream tables that already hold rows before the initial copy; false = such a table is an error");
+    public static final KeySpec SYNC_SOURCE_URL = optional("sync.source.url", KeyType.JDBC_URL, "",
+            "where the initial copy reads when the upstream is a parent relay's feed: that relay's downstream database; empty = the upstream");
+    public static final KeySpec SYNC_SOURCE_USER = optional("sync.source.user", KeyType.STRING, "",
+            "login on sync.source.url (needs SELECT on the tables and on pgrelay.sync_table); empty = upstream.user");
+    public static final KeySpec SYNC_SOURCE_PASSWORD = optional("sync.source.password", KeyType.SECRET, "",
+            "password of sync.source.user");
 
     public static final KeySpec SCHEMA_CREATE = optional("schema.create", KeyType.BOOLEAN, "false",
             "create missing downstream schemas, types, sequences and tables of the published tables from the upstream catalog before streaming");
@@ -112,7 +122,7 @@ public final class ConfigKeys {
             UPSTREAM_PROTO_VERSION, UPSTREAM_STATUS_INTERVAL, UPSTREAM_TIMEOUT,
             DOWNSTREAM_URL, DOWNSTREAM_USER, DOWNSTREAM_PASSWORD, DOWNSTREAM_POOL_SIZE, DOWNSTREAM_TIMEOUT,
             APPLY_CONFLICT, APPLY_BATCH_SIZE, APPLY_GROUP_CHANGES,
-            SYNC_INITIAL,
+            SYNC_INITIAL, SYNC_PARALLEL, SYNC_TRUNCATE, SYNC_SOURCE_URL, SYNC_SOURCE_USER, SYNC_SOURCE_PASSWORD,
             FEED_LISTEN, FEED_USER, FEED_PASSWORD, FEED_AUTH, FEED_TLS_CERT, FEED_TLS_KEY,
             FEED_MAX_RETAINED_BYTES, FEED_MAX_CONNECTIONS, FEED_TIMEOUT,
             SCHEMA_CREATE, SCHEMA_ADD_COLUMNS,

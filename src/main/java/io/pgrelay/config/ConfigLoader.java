@@ -129,7 +129,8 @@ public final class ConfigLoader {
         ConflictPolicy conflict = values.conflictPolicy(APPLY_CONFLICT);
         Integer batchSize = values.integer(APPLY_BATCH_SIZE);
         Integer groupChanges = values.integer(APPLY_GROUP_CHANGES);
-        Boolean syncInitial = syncInitial(values, problems);
+        Boolean syncInitial = values.bool(SYNC_INITIAL);
+        RelayConfig.Sync sync = sync(values, upstream, poolSize, problems);
         RelayConfig.Feed feed = feed(values, problems);
         Path dataDir = values.path(DATA_DIR);
         String httpListen = values.hostPort(HTTP_LISTEN);
@@ -148,7 +149,7 @@ public final class ConfigLoader {
         RelayConfig config = new RelayConfig(
                 explicitName != null ? explicitName : slot,
                 upstream, slot, publications, protoVersion, statusInterval,
-                downstream, poolSize, conflict, batchSize, groupChanges, syncInitial,
+                downstream, poolSize, conflict, batchSize, groupChanges, syncInitial, sync,
                 feed, dataDir, httpListen, heartbeatEnabled, heartbeatInterval,
                 initialBackoff, maxBackoff, shutdownTimeout, upstreamTimeout, downstreamTimeout,
                 new RelayConfig.Schema(schemaCreate, schemaAddColumns));
@@ -182,14 +183,34 @@ public final class ConfigLoader {
         return values.integer(UPSTREAM_PROTO_VERSION);
     }
 
-    private static Boolean syncInitial(ValueReader values, Problems problems) {
-        Boolean sync = values.bool(SYNC_INITIAL);
-        if (Boolean.TRUE.equals(sync)) {
-            problems.add(SYNC_INITIAL.name() + "=true is not available in this version: "
-                    + "pre-fill the downstream and set sync.initial=false" + suffix(values, SYNC_INITIAL));
+    /** The {@code sync.*} keys; {@code sync.source.*} is read only when its URL is set. */
+    private static RelayConfig.Sync sync(ValueReader values, Endpoint upstream, Integer poolSize, Problems problems) {
+        Integer parallel = values.integer(ConfigKeys.SYNC_PARALLEL);
+        Boolean truncate = values.bool(ConfigKeys.SYNC_TRUNCATE);
+        boolean hasSource = values.raw(ConfigKeys.SYNC_SOURCE_URL).map(raw -> !raw.value().isBlank()).orElse(false);
+        Endpoint source = null;
+        if (hasSource) {
+            String url = values.jdbcUrl(ConfigKeys.SYNC_SOURCE_URL);
+            String user = values.text(ConfigKeys.SYNC_SOURCE_USER);
+            Secret password = values.secret(ConfigKeys.SYNC_SOURCE_PASSWORD);
+            if (url != null && user != null && password != null) {
+                if (user.isEmpty() && upstream != null) {
+                    user = upstream.user();
+                }
+                JdbcUrls.Split split = JdbcUrls.splitPassword(url);
+                source = new Endpoint(split.url(), user, password.isEmpty() ? split.password() : password);
+            }
+        }
+        if (parallel != null && poolSize != null && parallel > poolSize) {
+            problems.add(ConfigKeys.SYNC_PARALLEL.name() + "=" + parallel + " is more than downstream.pool-size="
+                    + poolSize + ": each table copy holds a downstream connection; lower sync.parallel or raise "
+                    + "downstream.pool-size" + suffix(values, ConfigKeys.SYNC_PARALLEL));
             return null;
         }
-        return sync;
+        if (parallel == null || truncate == null) {
+            return null;
+        }
+        return new RelayConfig.Sync(parallel, truncate, source);
     }
 
     /** The feed's settings; when it listens, it needs a user and a way to authenticate. */

@@ -23,6 +23,7 @@ public record RelayConfig(
         int applyBatchSize,
         int applyGroupChanges,
         boolean syncInitial,
+        Sync sync,
         Feed feed,
         Path dataDir,
         String httpListen,
@@ -62,6 +63,14 @@ public record RelayConfig(
     public record Schema(boolean create, boolean addColumns) {
         public static final Schema OFF = new Schema(false, false);
     }
+
+    /**
+     * The initial copy's settings ({@code sync.*}); used only with {@code syncInitial}.
+     *
+     * @param source where the copy reads: null = the upstream itself (a PostgreSQL server);
+     *               else a parent relay's downstream database
+     */
+    public record Sync(int parallel, boolean truncate, Endpoint source) {}
 
     /**
      * A PostgreSQL server (or a parent relay's feed) and the login to reach it. The loader

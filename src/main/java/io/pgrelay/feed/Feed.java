@@ -75,7 +75,8 @@ public final class Feed implements AutoCloseable {
                 : ScramServer.Credentials.fromPassword(settings.password().reveal());
         FeedContext context = new FeedContext(settings.user(), credentials, settings.trustLoopback(), tls,
                 databaseOf(config.upstream().url()), new LinkedHashSet<>(config.publications()), identity::get, slots,
-                changelog, this::currentPosition, settings.timeout(), MAX_MESSAGE_BYTES);
+                changelog, this::currentPosition, settings.timeout(), MAX_MESSAGE_BYTES,
+                DownstreamSnapshot.exporter(config));
         HostPort address = HostPort.parse(settings.listen());
         server = FeedServer.start(context, new InetSocketAddress(address.host(), address.port()), settings.maxConnections());
     }

@@ -39,6 +39,8 @@ final class FeedCommands {
     private final FeedContext context;
     private final FeedServer server;
     private final FeedSession session;
+    /** A snapshot exported by the last CREATE_REPLICATION_SLOT; lives until the next command. */
+    private DownstreamSnapshot exported;
 
     FeedCommands(FeedContext context, FeedServer server, FeedSession session) {
         this.context = context;
@@ -58,6 +60,7 @@ final class FeedCommands {
     }
 
     void execute(String query, WireWriter out, WireReader in) throws IOException, ProtocolException {
+        releaseSnapshot();
         try {
             ReplicationCommand command;
             try {
@@ -103,18 +106,73 @@ final class FeedCommands {
         if (!"pgoutput".equals(create.plugin())) {
             throw new CommandError("0A000", "output plugin \"" + create.plugin() + "\" is not available: the pgrelay feed serves pgoutput");
         }
-        long position = context.position().getAsLong();
-        if (!context.slots().create(create.name(), position, create.temporary())) {
-            throw new CommandError("42710", "replication slot \"" + create.name() + "\" already exists");
+        DownstreamSnapshot snapshot = create.exportSnapshot() ? exportSnapshot() : null;
+        try {
+            long position = snapshot != null ? snapshot.checkpoint().endLsn().asLong() : context.position().getAsLong();
+            if (!context.slots().create(create.name(), position, create.temporary())) {
+                throw new CommandError("42710", "replication slot \"" + create.name() + "\" already exists");
+            }
+            if (create.temporary()) {
+                server.ownTemporarySlot(session, create.name());
+            }
+            if (snapshot != null) {
+                requireRetained(create.name(), position);
+            }
+            log.info("feed slot {} created at {} by {}{}", create.name(), lsn(position), session.client(),
+                    snapshot == null ? "" : ", exporting snapshot " + snapshot.name() + " of the downstream");
+            out.rowDescription(FeedSession.fields("slot_name", WireWriter.TEXT, "consistent_point", WireWriter.TEXT,
+                    "snapshot_name", WireWriter.TEXT, "output_plugin", WireWriter.TEXT));
+            out.dataRow(Arrays.asList(create.name(), lsn(position), snapshot == null ? null : snapshot.name(), "pgoutput"));
+            out.commandComplete("CREATE_REPLICATION_SLOT");
+            exported = snapshot;
+            snapshot = null;
+        } finally {
+            if (snapshot != null) {
+                snapshot.close();
+            }
         }
-        if (create.temporary()) {
-            server.ownTemporarySlot(session, create.name());
+    }
+
+    /**
+     * A snapshot of this relay's downstream and the checkpoint it contains: the new slot starts
+     * exactly there, so a child that copies under the snapshot and then streams misses nothing.
+     */
+    private DownstreamSnapshot exportSnapshot() throws CommandError {
+        if (context.snapshots() == null) {
+            throw new CommandError("0A000", "this feed cannot export snapshots");
         }
-        log.info("feed slot {} created at {} by {}", create.name(), lsn(position), session.client());
-        out.rowDescription(FeedSession.fields("slot_name", WireWriter.TEXT, "consistent_point", WireWriter.TEXT,
-                "snapshot_name", WireWriter.TEXT, "output_plugin", WireWriter.TEXT));
-        out.dataRow(Arrays.asList(create.name(), lsn(position), null, "pgoutput"));
-        out.commandComplete("CREATE_REPLICATION_SLOT");
+        DownstreamSnapshot snapshot;
+        try {
+            snapshot = context.snapshots().export();
+        } catch (java.sql.SQLException e) {
+            // 57P03 (cannot_connect_now): the child retries, as when the parent's downstream is back.
+            throw new CommandError("57P03", "cannot export a snapshot of the relay's downstream: " + e.getMessage());
+        }
+        if (snapshot.checkpoint().isNone()) {
+            snapshot.close();
+            throw new CommandError("57P03", "the relay has applied nothing to its downstream yet, so there is no "
+                    + "snapshot to copy from: try again once it streams");
+        }
+        return snapshot;
+    }
+
+    /** The changelog must still hold everything after the slot's start; else the slot is useless. */
+    private void requireRetained(String slot, long position) throws IOException, CommandError {
+        try {
+            context.changelog().openReader(position).close();
+        } catch (ChangelogPositionLostException e) {
+            context.slots().drop(slot);
+            throw new CommandError("57P03", "the changelog no longer holds the downstream's checkpoint "
+                    + lsn(position) + ": try again (" + e.getMessage() + ")");
+        }
+    }
+
+    /** Ends the transaction that kept the last exported snapshot alive. */
+    void releaseSnapshot() {
+        if (exported != null) {
+            exported.close();
+            exported = null;
+        }
     }
 
     private void dropSlot(DropSlot drop, WireWriter out) throws IOException, CommandError {

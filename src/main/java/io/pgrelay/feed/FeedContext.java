@@ -20,6 +20,7 @@ import javax.net.ssl.SSLContext;
  * @param publications  the publication names the relay reads; clients must ask for these
  * @param identity      the root's system identifier and timeline, once learned from upstream
  * @param position      the relay's current durable position: where a new slot starts
+ * @param snapshots     exports snapshots of the relay's downstream for children's initial copies; null = none
  */
 public record FeedContext(
         String user,
@@ -33,7 +34,8 @@ public record FeedContext(
         Changelog changelog,
         LongSupplier position,
         Duration timeout,
-        int maxMessageBytes) {
+        int maxMessageBytes,
+        DownstreamSnapshot.Exporter snapshots) {
 
     public FeedContext {
         publications = Set.copyOf(publications);

@@ -224,6 +224,14 @@ final class FeedSession implements Runnable {
 
     private void commandLoop() throws IOException, ProtocolException {
         FeedCommands commands = new FeedCommands(context, server, this);
+        try {
+            commands(commands);
+        } finally {
+            commands.releaseSnapshot();
+        }
+    }
+
+    private void commands(FeedCommands commands) throws IOException, ProtocolException {
         while (true) {
             FrontendMessage message = in.read();
             switch (message.type()) {

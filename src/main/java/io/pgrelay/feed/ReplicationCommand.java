@@ -15,7 +15,12 @@ public sealed interface ReplicationCommand {
 
     record IdentifySystem() implements ReplicationCommand {}
 
-    record CreateSlot(String name, boolean temporary, String plugin) implements ReplicationCommand {}
+    /** @param exportSnapshot {@code (SNAPSHOT 'export')}, or {@code EXPORT_SNAPSHOT} in the old syntax */
+    record CreateSlot(String name, boolean temporary, String plugin, boolean exportSnapshot) implements ReplicationCommand {
+        public CreateSlot(String name, boolean temporary, String plugin) {
+            this(name, temporary, plugin, false);
+        }
+    }
 
     record DropSlot(String name, boolean waitForRelease) implements ReplicationCommand {}
 
@@ -48,7 +53,8 @@ public sealed interface ReplicationCommand {
         }
         Matcher m;
         if ((m = CREATE.matcher(text)).matches()) {
-            return new CreateSlot(identifier(m.group(1)), m.group(2) != null, identifier(m.group(3)));
+            return new CreateSlot(identifier(m.group(1)), m.group(2) != null, identifier(m.group(3)),
+                    m.group(4) != null && EXPORT_SNAPSHOT.matcher(m.group(4)).find());
         }
         if ((m = DROP.matcher(text)).matches()) {
             return new DropSlot(identifier(m.group(1)), m.group(2) != null);
@@ -66,7 +72,8 @@ public sealed interface ReplicationCommand {
     // java.util.regex, and a 10 kB quoted name from a client overflowed the session's stack.
     String IDENT = "(\"(?:[^\"]++|\"\")++\"|[A-Za-z_][A-Za-z0-9_$]*+)";
     Pattern CREATE = Pattern.compile("(?is)CREATE_REPLICATION_SLOT\\s+" + IDENT + "\\s+(TEMPORARY\\s+)?LOGICAL\\s+" + IDENT
-            + "(?:\\s+.*)?");
+            + "(?:\\s+(.*))?");
+    Pattern EXPORT_SNAPSHOT = Pattern.compile("(?is)^\\s*(EXPORT_SNAPSHOT\\b|\\(.*\\bSNAPSHOT\\s+'export')");
     Pattern DROP = Pattern.compile("(?is)DROP_REPLICATION_SLOT\\s+" + IDENT + "(\\s+WAIT)?");
     Pattern START = Pattern.compile("(?is)START_REPLICATION\\s+SLOT\\s+" + IDENT + "\\s+LOGICAL\\s+([0-9A-Fa-f]+/[0-9A-Fa-f]+)"
             + "(?:\\s*\\((.*)\\))?");

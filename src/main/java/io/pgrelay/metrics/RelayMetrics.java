@@ -50,6 +50,10 @@ public class RelayMetrics implements RelayListener {
     private final MultiGauge slotLag;
     private final MultiGauge slotActive;
     private final MultiGauge slotLost;
+    private final Map<String, Counter> syncRows = new ConcurrentHashMap<>();
+    private final Map<String, Counter> syncBytes = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger syncTables = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger syncTablesDone = new java.util.concurrent.atomic.AtomicInteger();
     private volatile Relay relay;
     private volatile UpstreamSlotState upstreamSlot = UpstreamSlotState.UNKNOWN;
 
@@ -69,6 +73,10 @@ public class RelayMetrics implements RelayListener {
         slotLag = MultiGauge.builder(PREFIX + "feed_slot_lag_bytes").baseUnit("bytes")
                 .description("changelog end minus the feed slot's confirmed position").register(registry);
         slotActive = MultiGauge.builder(PREFIX + "feed_slot_active").description("1 while a client streams the feed slot").register(registry);
+        Gauge.builder(PREFIX + "sync_tables", syncTables, Number::doubleValue)
+                .description("tables the initial sync copies (0 when it did not run)").register(registry);
+        Gauge.builder(PREFIX + "sync_tables_done", syncTablesDone, Number::doubleValue)
+                .description("tables the initial sync has copied and committed").register(registry);
         slotLost = MultiGauge.builder(PREFIX + "feed_slot_lost")
                 .description("1 once the feed slot fell behind feed.max-retained-bytes (wal_status = lost)").register(registry);
     }
@@ -168,6 +176,31 @@ public class RelayMetrics implements RelayListener {
             byOperation.put(operation, counter);
         }
         counter.increment();
+    }
+
+    @Override
+    public void syncPlanned(List<String> tables) {
+        syncTables.set(tables.size());
+        syncTablesDone.set(0);
+    }
+
+    /** From the copy threads: counters are thread-safe, the lookup is a concurrent map's. */
+    @Override
+    public void syncCopied(String table, long rows, long bytes) {
+        // The final correction may be -1 (binary COPY's trailer counted as a row): counters only grow.
+        syncCounter(syncRows, "sync_copied_rows", "rows copied by the initial sync", table, null).increment(Math.max(0, rows));
+        syncCounter(syncBytes, "sync_copied_bytes", "bytes of COPY data copied by the initial sync", table, "bytes")
+                .increment(bytes);
+    }
+
+    @Override
+    public void syncTableDone(String table) {
+        syncTablesDone.incrementAndGet();
+    }
+
+    private Counter syncCounter(Map<String, Counter> cache, String name, String description, String table, String unit) {
+        return cache.computeIfAbsent(table, t -> Counter.builder(PREFIX + name).description(description).baseUnit(unit)
+                .tags("table", t).register(registry));
     }
 
     @Override

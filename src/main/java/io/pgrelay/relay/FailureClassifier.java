@@ -26,7 +26,8 @@ final class FailureClassifier {
         if (failure instanceof ApplyException || failure instanceof CheckpointConflictException
                 || failure instanceof MalformedMessageException
                 || failure instanceof io.pgrelay.schema.SchemaException
-                || failure instanceof io.pgrelay.feed.ChangelogFailedException) {
+                || failure instanceof io.pgrelay.feed.ChangelogFailedException
+                || failure instanceof io.pgrelay.sync.SyncException) {
             return true;
         }
         if (sslMismatch(failure) != null) {

@@ -7,7 +7,7 @@ import io.pgrelay.apply.ApplyListener;
  * needs no metrics library; a listener passed to {@link Relay} that implements this interface
  * receives both kinds. Called from the relay's threads: be quick, never block.
  */
-public interface RelayListener extends ApplyListener {
+public interface RelayListener extends ApplyListener, io.pgrelay.sync.SyncListener {
 
     /**
      * A session ended with a failure.

@@ -16,6 +16,9 @@ import io.pgrelay.schema.SchemaDrift;
 import io.pgrelay.schema.SourceSchema;
 import io.pgrelay.schema.UpstreamSchema;
 import io.pgrelay.source.ReceivedLog;
+import io.pgrelay.sync.InitialSync;
+import io.pgrelay.sync.RelayedTables;
+import io.pgrelay.sync.SyncListener;
 import org.postgresql.replication.LogSequenceNumber;
 import io.pgrelay.source.StreamPositions;
 import io.pgrelay.source.StreamReader;
@@ -81,6 +84,9 @@ final class RelaySession {
     /** Returns after a clean stop; throws the first failure otherwise. */
     void run() throws SessionFailure, InterruptedException {
         bootstrapSchema();
+        if (config.syncInitial() && !initialSync()) {
+            return; // stopped during the copy
+        }
         CheckpointStore store = new CheckpointStore(config.relayName(), config.upstreamSlot());
         ChangeApplier applier = onDownstream(() -> openApplier(store));
         try (ChangeApplier owned = applier) {
@@ -96,6 +102,7 @@ final class RelaySession {
                 PGReplicationStream stream = onUpstream(() -> {
                     learnIdentity(connector, replication);
                     connector.checkPublications(replication);
+                    RelayedTables.refresh(replication, downstream, config);
                     connector.ensureSlot(replication);
                     return connector.start(replication, start);
                 });
@@ -115,6 +122,13 @@ final class RelaySession {
         if (first != null) {
             throw first;
         }
+    }
+
+    /** Copies the tables before the first stream (README "Initial sync"); false when stopped meanwhile. */
+    private boolean initialSync() throws SessionFailure {
+        SyncListener events = listener instanceof SyncListener sync ? sync : new SyncListener() {};
+        InitialSync sync = new InitialSync(config, downstream, events, stopRequested);
+        return on(Side.RELAY, () -> sync.run(new UpstreamConnector(config)::connect));
     }
 
     /**

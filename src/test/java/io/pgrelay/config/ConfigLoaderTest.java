@@ -282,11 +282,20 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void syncInitialTrueIsNotAvailableYet() {
-        assertEquals(List.of("sync.initial=true is not available in this version: "
-                        + "pre-fill the downstream and set sync.initial=false"),
-                failing(minimalWith("sync.initial", "TRUE")).problems());
-        assertFalse(load(minimalWith("sync.initial", "False")).syncInitial());
+    void syncKeysAndTheirSourceLogin() {
+        RelayConfig plain = load(minimalWith("sync.initial", "TRUE"));
+        assertTrue(plain.syncInitial());
+        assertEquals(new RelayConfig.Sync(2, false, null), plain.sync());
+        RelayConfig child = load(minimalWith("sync.initial", "true", "sync.parallel", "3", "sync.truncate", "true",
+                "sync.source.url", "jdbc:postgresql://parent:5432/app?password=hunter2"));
+        assertEquals(3, child.sync().parallel());
+        assertTrue(child.sync().truncate());
+        assertEquals("jdbc:postgresql://parent:5432/app", child.sync().source().url());
+        assertEquals("hunter2", child.sync().source().password().reveal());
+        assertFalse(child.toString().contains("hunter2"));
+        assertEquals(List.of("sync.parallel=8 is more than downstream.pool-size=4: each table copy holds a downstream "
+                        + "connection; lower sync.parallel or raise downstream.pool-size"),
+                failing(minimalWith("sync.parallel", "8")).problems());
     }
 
     @Test

@@ -30,6 +30,18 @@ class ReplicationCommandTest {
     }
 
     @Test
+    void createSlotAsksForAnExportedSnapshot() {
+        assertEquals(new CreateSlot("s1", false, "pgoutput", true),
+                ReplicationCommand.parse("CREATE_REPLICATION_SLOT s1 LOGICAL pgoutput (SNAPSHOT 'export')"));
+        assertEquals(new CreateSlot("s1", false, "pgoutput", true),
+                ReplicationCommand.parse("CREATE_REPLICATION_SLOT s1 LOGICAL pgoutput EXPORT_SNAPSHOT"));
+        assertEquals(new CreateSlot("s1", false, "pgoutput", false),
+                ReplicationCommand.parse("CREATE_REPLICATION_SLOT s1 LOGICAL pgoutput (SNAPSHOT 'use')"));
+        assertEquals(new CreateSlot("s1", false, "pgoutput", false),
+                ReplicationCommand.parse("CREATE_REPLICATION_SLOT s1 LOGICAL pgoutput NOEXPORT_SNAPSHOT"));
+    }
+
+    @Test
     void dropSlotWithAndWithoutWait() {
         assertEquals(new DropSlot("s1", true), ReplicationCommand.parse("DROP_REPLICATION_SLOT \"s1\" WAIT"));
         assertEquals(new DropSlot("s1", false), ReplicationCommand.parse("DROP_REPLICATION_SLOT s1"));

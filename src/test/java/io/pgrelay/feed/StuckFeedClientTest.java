@@ -40,7 +40,7 @@ class StuckFeedClientTest {
             FeedSlots slots = FeedSlots.open(dir);
             slots.create("s", 0, false);
             FeedContext context = new FeedContext("u", null, true, null, "db", Set.of("pub"),
-                    () -> new SystemIdentity("1", 1), slots, changelog, () -> 0L, Duration.ofSeconds(1), 1 << 20);
+                    () -> new SystemIdentity("1", 1), slots, changelog, () -> 0L, Duration.ofSeconds(1), 1 << 20, null);
             FeedServer server = FeedServer.start(context, new InetSocketAddress("127.0.0.1", 0), 4);
             try (Socket client = new Socket()) {
                 client.setReceiveBufferSize(4096);

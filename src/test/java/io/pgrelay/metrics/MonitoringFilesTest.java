@@ -45,6 +45,7 @@ class MonitoringFilesTest {
         RelayMetrics metrics = new RelayMetrics(registry);
         metrics.rowApplied(null, "insert");
         metrics.sessionFailed("upstream", "08", false);
+        metrics.syncCopied("public.t", 1, 10);
         Set<String> exported = new TreeSet<>();
         Matcher m = Pattern.compile("(?m)^(pgrelay_[a-z_]+?)(_bucket|_sum|_count|_max)?[{ ]").matcher(registry.scrape());
         while (m.find()) {
