@@ -1,5 +1,6 @@
 package io.pgrelay.check;
 
+import io.pgrelay.sql.Identifiers;
 import java.util.List;
 
 /**
@@ -25,6 +26,6 @@ public record PublishedTable(String schema, String name, List<Column> columns,
     }
 
     static String quote(String identifier) {
-        return '"' + identifier.replace("\"", "\"\"") + '"';
+        return Identifiers.quote(identifier);
     }
 }

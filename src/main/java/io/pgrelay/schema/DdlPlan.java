@@ -1,5 +1,6 @@
 package io.pgrelay.schema;
 
+import io.pgrelay.sql.Identifiers;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.HashSet;

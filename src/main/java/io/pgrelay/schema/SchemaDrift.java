@@ -1,5 +1,6 @@
 package io.pgrelay.schema;
 
+import io.pgrelay.sql.Identifiers;
 import io.pgrelay.apply.RelationCheck;
 import io.pgrelay.decode.PgOutputMessage.Column;
 import io.pgrelay.decode.PgOutputMessage.Relation;

@@ -1,5 +1,7 @@
 package io.pgrelay.schema;
 
+import io.pgrelay.sql.Identifiers;
+
 /** A schema-qualified table (or sequence) name, exactly as the catalog spells it. */
 public record TableName(String schema, String name) {
 

@@ -1,5 +1,6 @@
 package io.pgrelay.schema;
 
+import io.pgrelay.sql.Identifiers;
 import java.util.List;
 
 /** A user type that a source table's columns use, in a form the downstream can create. */

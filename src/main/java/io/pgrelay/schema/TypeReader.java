@@ -1,5 +1,6 @@
 package io.pgrelay.schema;
 
+import io.pgrelay.sql.Identifiers;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;

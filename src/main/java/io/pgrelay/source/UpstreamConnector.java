@@ -1,5 +1,6 @@
 package io.pgrelay.source;
 
+import io.pgrelay.sql.Identifiers;
 import io.pgrelay.config.RelayConfig;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -164,7 +165,7 @@ public final class UpstreamConnector {
     private String publicationNames() {
         List<String> quoted = new ArrayList<>();
         for (String name : config.publications()) {
-            quoted.add('"' + name.replace("\"", "\"\"") + '"');
+            quoted.add(Identifiers.quote(name));
         }
         return String.join(",", quoted);
     }

@@ -1,5 +1,6 @@
 package io.pgrelay.sync;
 
+import io.pgrelay.sql.Identifiers;
 import java.util.List;
 
 /**
@@ -43,6 +44,6 @@ record SyncTable(String schema, String name, boolean partitioned, List<Column> c
     }
 
     static String quote(String identifier) {
-        return '"' + identifier.replace("\"", "\"\"") + '"';
+        return Identifiers.quote(identifier);
     }
 }

@@ -172,7 +172,7 @@ class FeedSessionFuzzTest {
 
     private static FeedContext context(Changelog changelog, FeedSlots slots, ScramServer.Credentials credentials, boolean trust) {
         return new FeedContext("u", credentials, trust, null, "db", Set.of("pub"), () -> new SystemIdentity("1", 1), slots,
-                changelog, changelog::endLsn, Duration.ofSeconds(30), 1 << 20);
+                changelog, changelog::endLsn, Duration.ofSeconds(30), 1 << 20, null);
     }
 
     private static InetSocketAddress loopback() {
