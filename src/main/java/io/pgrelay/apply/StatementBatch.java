@@ -10,24 +10,35 @@ import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
 
 /**
- * A run of consecutive rows with the same SQL, sent as one JDBC batch (one round trip).
+ * A run of consecutive rows with the same SQL, sent in as few round trips as possible.
  *
  * <p>A row with different SQL ends the run, so downstream order is upstream order. The rows'
- * statements are kept until the batch executes, so that a refused row can be named exactly:
- * pgjdbc reports the failed entry as the first EXECUTE_FAILED update count.
+ * statements are kept until the run executes, so that a refused row can be named exactly.
+ *
+ * <p>Updates and deletes go as one JDBC batch of single-row statements: pgjdbc reports the failed
+ * entry as the first EXECUTE_FAILED update count, and each row's count shows whether it found its
+ * row. Runs of inserts go as one COPY, or as multi-row {@code INSERT … VALUES (…), (…)} statements
+ * when a conflict clause is needed (either is far less work per row for the downstream), behind a
+ * savepoint: when one of them fails, the run is rolled back
+ * to the savepoint and replayed row by row, which names the exact refused row or, under
+ * {@code apply.conflict=upsert}, applies rows that one statement cannot (a key inserted twice).
  */
 final class StatementBatch {
+
+    /** One name, released before it is set again, so savepoints never nest. */
+    private static final String SAVEPOINT = "pgrelay_rows";
 
     private final Connection connection;
     private final ConflictPolicy policy;
     private final int maxRows;
     private final List<RowStatement> rows = new ArrayList<>();
     private final List<Long> lsns = new ArrayList<>();
-    private PreparedStatement statement;
-    private String sql;
     private long skippedConflicts;
+    private boolean savepointSet;
 
     StatementBatch(Connection connection, ConflictPolicy policy, int maxRows) {
         this.connection = connection;
@@ -35,16 +46,11 @@ final class StatementBatch {
         this.maxRows = maxRows;
     }
 
-    /** Adds a row of the transaction committed at {@code lsn}; may execute the batch. */
+    /** Adds a row of the transaction committed at {@code lsn}; may execute the run. */
     void add(RowStatement row, long lsn) throws SQLException {
-        if (!row.sql().equals(sql)) {
+        if (!rows.isEmpty() && !row.sql().equals(rows.get(0).sql())) {
             flush();
-            closeStatement();
-            sql = row.sql();
-            statement = connection.prepareStatement(sql);
         }
-        bind(statement, row.params());
-        statement.addBatch();
         rows.add(row);
         lsns.add(lsn);
         if (rows.size() >= maxRows) {
@@ -57,8 +63,112 @@ final class StatementBatch {
         if (rows.isEmpty()) {
             return;
         }
-        int[] counts;
+        if (rows.size() > 1 && rows.get(0).multiRow() != null) {
+            executeMultiRow();
+        } else {
+            executeRowByRow();
+        }
+        rows.clear();
+        lsns.clear();
+    }
+
+    /** The downstream transaction ended (commit or rollback): its savepoint is gone with it. */
+    void transactionEnded() {
+        savepointSet = false;
+    }
+
+    /** Rows left unchanged under apply.conflict=skip/upsert since this batch was created. */
+    long skippedConflicts() {
+        return skippedConflicts;
+    }
+
+    void close() {
+        rows.clear();
+        lsns.clear();
+        savepointSet = false;
+    }
+
+    private void executeMultiRow() throws SQLException {
+        setSavepoint();
         try {
+            MultiRowInsert insert = rows.get(0).multiRow();
+            if (insert.copySql() != null) {
+                copy(insert.copySql());
+                return;
+            }
+            int perStatement = insert.rowsPerStatement();
+            int full = rows.size() / perStatement;
+            if (full > 0) {
+                try (PreparedStatement statement = connection.prepareStatement(insert.sql(perStatement))) {
+                    for (int i = 0; i < full; i++) {
+                        bindRows(statement, i * perStatement, perStatement);
+                        statement.addBatch();
+                    }
+                    statement.executeBatch();
+                }
+            }
+            int rest = rows.size() - full * perStatement;
+            if (rest > 0) {
+                try (PreparedStatement statement = connection.prepareStatement(rest == 1 ? rows.get(0).sql() : insert.sql(rest))) {
+                    bindRows(statement, full * perStatement, rest);
+                    statement.executeUpdate();
+                }
+            }
+        } catch (SQLException e) {
+            rollbackToSavepoint(e);
+            executeRowByRow();
+        }
+    }
+
+    /** One COPY for the whole run; rows are encoded one at a time, so memory stays one row. */
+    private void copy(String sql) throws SQLException {
+        CopyIn copy = connection.unwrap(PGConnection.class).getCopyAPI().copyIn(sql);
+        try {
+            for (RowStatement row : rows) {
+                byte[] line = CopyText.row(row.params());
+                copy.writeToCopy(line, 0, line.length);
+            }
+            copy.endCopy();
+        } finally {
+            if (copy.isActive()) {
+                copy.cancelCopy();
+            }
+        }
+    }
+
+    /** One round trip: release the previous savepoint (if any) and set it again. */
+    private void setSavepoint() throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(savepointSet ? "RELEASE SAVEPOINT " + SAVEPOINT + "; SAVEPOINT " + SAVEPOINT
+                    : "SAVEPOINT " + SAVEPOINT);
+        }
+        savepointSet = true;
+    }
+
+    /** Undoes the failed multi-row run; when even that fails, the connection is the problem. */
+    private void rollbackToSavepoint(SQLException failure) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("ROLLBACK TO SAVEPOINT " + SAVEPOINT);
+        } catch (SQLException e) {
+            failure.addSuppressed(e);
+            throw failure;
+        }
+    }
+
+    private void bindRows(PreparedStatement statement, int from, int count) throws SQLException {
+        int index = 1;
+        for (int r = from; r < from + count; r++) {
+            index = bind(statement, rows.get(r).params(), index);
+        }
+    }
+
+    private void executeRowByRow() throws SQLException {
+        int[] counts;
+        try (PreparedStatement statement = connection.prepareStatement(rows.get(0).sql())) {
+            for (RowStatement row : rows) {
+                bind(statement, row.params(), 1);
+                statement.addBatch();
+            }
             counts = statement.executeBatch();
         } catch (BatchUpdateException e) {
             throw refusedRow(e);
@@ -71,20 +181,6 @@ final class StatementBatch {
         for (int i = 0; i < counts.length; i++) {
             checkCount(rows.get(i), counts[i], lsns.get(i));
         }
-        rows.clear();
-        lsns.clear();
-    }
-
-    /** Rows left unchanged under apply.conflict=skip/upsert since this batch was created. */
-    long skippedConflicts() {
-        return skippedConflicts;
-    }
-
-    void close() {
-        rows.clear();
-        lsns.clear();
-        closeStatement();
-        sql = null;
     }
 
     private void checkCount(RowStatement row, int count, long lsn) {
@@ -125,26 +221,18 @@ final class StatementBatch {
         return -1;
     }
 
-    private static void bind(PreparedStatement statement, String[] params) throws SQLException {
-        for (int i = 0; i < params.length; i++) {
-            if (params[i] == null) {
-                statement.setNull(i + 1, Types.OTHER);
+    /** Binds {@code params} from parameter {@code first} on; returns the next free index. */
+    private static int bind(PreparedStatement statement, String[] params, int first) throws SQLException {
+        int index = first;
+        for (String param : params) {
+            if (param == null) {
+                statement.setNull(index++, Types.OTHER);
             } else {
                 // Types.OTHER sends the text with type "unspecified": the server parses it
                 // with the target column's input function, exactly as pgoutput printed it.
-                statement.setObject(i + 1, params[i], Types.OTHER);
+                statement.setObject(index++, param, Types.OTHER);
             }
         }
-    }
-
-    private void closeStatement() {
-        if (statement != null) {
-            try {
-                statement.close();
-            } catch (SQLException ignored) {
-                // The connection is about to be rolled back or reused; a failed close changes nothing.
-            }
-            statement = null;
-        }
+        return index;
     }
 }

@@ -129,6 +129,7 @@ public final class ConfigLoader {
         ConflictPolicy conflict = values.conflictPolicy(APPLY_CONFLICT);
         Integer batchSize = values.integer(APPLY_BATCH_SIZE);
         Integer groupChanges = values.integer(APPLY_GROUP_CHANGES);
+        Boolean asyncCommit = values.bool(ConfigKeys.APPLY_ASYNC_COMMIT);
         Boolean syncInitial = syncInitial(values, problems);
         RelayConfig.Feed feed = feed(values, problems);
         Path dataDir = values.path(DATA_DIR);
@@ -144,7 +145,7 @@ public final class ConfigLoader {
         RelayConfig config = new RelayConfig(
                 explicitName != null ? explicitName : slot,
                 upstream, slot, publications, protoVersion, statusInterval,
-                downstream, poolSize, conflict, batchSize, groupChanges, syncInitial,
+                downstream, poolSize, conflict, batchSize, groupChanges, asyncCommit, syncInitial,
                 feed, dataDir, httpListen, heartbeatEnabled, heartbeatInterval,
                 initialBackoff, maxBackoff, shutdownTimeout);
         return new Result(config, problems.warnings());

@@ -22,6 +22,7 @@ public record RelayConfig(
         ConflictPolicy conflictPolicy,
         int applyBatchSize,
         int applyGroupChanges,
+        boolean applyAsyncCommit,
         boolean syncInitial,
         Feed feed,
         Path dataDir,

@@ -136,7 +136,7 @@ final class RelaySession {
             store.ensureTable(connection);
             Checkpoint checkpoint = store.read(connection); // autocommit: the pool's default
             return new ChangeApplier(connection, store, checkpoint, config.conflictPolicy(),
-                    config.applyBatchSize(), listener);
+                    config.applyBatchSize(), config.applyAsyncCommit(), listener);
         } catch (SQLException | RuntimeException e) {
             connection.close();
             throw e;
