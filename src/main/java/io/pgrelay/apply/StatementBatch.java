@@ -2,7 +2,6 @@ package io.pgrelay.apply;
 
 import io.pgrelay.apply.RowStatement.Operation;
 import io.pgrelay.config.ConflictPolicy;
-import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
@@ -63,10 +62,10 @@ final class StatementBatch {
         if (rows.isEmpty()) {
             return;
         }
-        if (rows.size() > 1 && rows.get(0).multiRow() != null) {
-            executeMultiRow();
+        if (rows.size() == 1) {
+            executeOneByOne();
         } else {
-            executeRowByRow();
+            executeRun();
         }
         rows.clear();
         lsns.clear();
@@ -88,35 +87,78 @@ final class StatementBatch {
         savepointSet = false;
     }
 
-    private void executeMultiRow() throws SQLException {
+    /**
+     * The fast way, behind a savepoint. When the downstream refuses anything in it, the run is
+     * rolled back to the savepoint and replayed one row per round trip: slow, but it names the
+     * exact row (pgjdbc marks every entry of a failed batch inside a transaction as failed).
+     */
+    private void executeRun() throws SQLException {
         setSavepoint();
         try {
             MultiRowInsert insert = rows.get(0).multiRow();
-            if (insert.copySql() != null) {
+            if (insert == null) {
+                executeBatch();
+            } else if (insert.copySql() != null) {
                 copy(insert.copySql());
-                return;
-            }
-            int perStatement = insert.rowsPerStatement();
-            int full = rows.size() / perStatement;
-            if (full > 0) {
-                try (PreparedStatement statement = connection.prepareStatement(insert.sql(perStatement))) {
-                    for (int i = 0; i < full; i++) {
-                        bindRows(statement, i * perStatement, perStatement);
-                        statement.addBatch();
-                    }
-                    statement.executeBatch();
-                }
-            }
-            int rest = rows.size() - full * perStatement;
-            if (rest > 0) {
-                try (PreparedStatement statement = connection.prepareStatement(rest == 1 ? rows.get(0).sql() : insert.sql(rest))) {
-                    bindRows(statement, full * perStatement, rest);
-                    statement.executeUpdate();
-                }
+            } else {
+                executeMultiRowInsert(insert);
             }
         } catch (SQLException e) {
             rollbackToSavepoint(e);
-            executeRowByRow();
+            executeOneByOne();
+        }
+    }
+
+    private void executeMultiRowInsert(MultiRowInsert insert) throws SQLException {
+        int perStatement = insert.rowsPerStatement();
+        int full = rows.size() / perStatement;
+        if (full > 0) {
+            try (PreparedStatement statement = connection.prepareStatement(insert.sql(perStatement))) {
+                for (int i = 0; i < full; i++) {
+                    bindRows(statement, i * perStatement, perStatement);
+                    statement.addBatch();
+                }
+                statement.executeBatch();
+            }
+        }
+        int rest = rows.size() - full * perStatement;
+        if (rest > 0) {
+            try (PreparedStatement statement = connection.prepareStatement(rest == 1 ? rows.get(0).sql() : insert.sql(rest))) {
+                bindRows(statement, full * perStatement, rest);
+                statement.executeUpdate();
+            }
+        }
+    }
+
+    /** Single-row statements in one JDBC batch (one round trip); each row's count is checked. */
+    private void executeBatch() throws SQLException {
+        int[] counts;
+        try (PreparedStatement statement = connection.prepareStatement(rows.get(0).sql())) {
+            for (RowStatement row : rows) {
+                bind(statement, row.params(), 1);
+                statement.addBatch();
+            }
+            counts = statement.executeBatch();
+        }
+        for (int i = 0; i < counts.length; i++) {
+            checkCount(rows.get(i), counts[i], lsns.get(i));
+        }
+    }
+
+    /** One round trip per row: exact about which row the downstream refused. */
+    private void executeOneByOne() throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(rows.get(0).sql())) {
+            for (int i = 0; i < rows.size(); i++) {
+                RowStatement row = rows.get(i);
+                bind(statement, row.params(), 1);
+                int count;
+                try {
+                    count = statement.executeUpdate();
+                } catch (SQLException e) {
+                    throw refused(row, lsns.get(i), e);
+                }
+                checkCount(row, count, lsns.get(i));
+            }
         }
     }
 
@@ -162,27 +204,6 @@ final class StatementBatch {
         }
     }
 
-    private void executeRowByRow() throws SQLException {
-        int[] counts;
-        try (PreparedStatement statement = connection.prepareStatement(rows.get(0).sql())) {
-            for (RowStatement row : rows) {
-                bind(statement, row.params(), 1);
-                statement.addBatch();
-            }
-            counts = statement.executeBatch();
-        } catch (BatchUpdateException e) {
-            throw refusedRow(e);
-        } catch (SQLException e) {
-            if (rows.size() == 1 && SqlStates.isAboutTheData(e.getSQLState())) {
-                throw ApplyException.refused(rows.get(0), lsns.get(0), e);
-            }
-            throw e;
-        }
-        for (int i = 0; i < counts.length; i++) {
-            checkCount(rows.get(i), counts[i], lsns.get(i));
-        }
-    }
-
     private void checkCount(RowStatement row, int count, long lsn) {
         if (!row.expectsRow() || count != 0) {
             return;
@@ -198,27 +219,15 @@ final class StatementBatch {
      * Names the refused row when the error is about the data; anything else (connection loss,
      * deadlock, shutdown) goes up unchanged for the relay to classify.
      */
-    private SQLException refusedRow(BatchUpdateException e) {
-        SQLException cause = e.getNextException() != null ? e.getNextException() : e;
-        int failed = firstFailed(e.getUpdateCounts());
-        if (!SqlStates.isAboutTheData(cause.getSQLState()) || failed < 0 || failed >= rows.size()) {
-            return cause;
+    private SQLException refused(RowStatement row, long lsn, SQLException e) {
+        if (!SqlStates.isAboutTheData(e.getSQLState())) {
+            return e;
         }
-        RowStatement row = rows.get(failed);
-        if (SqlStates.UNIQUE_VIOLATION.equals(cause.getSQLState()) && row.operation() == Operation.INSERT
+        if (SqlStates.UNIQUE_VIOLATION.equals(e.getSQLState()) && row.operation() == Operation.INSERT
                 && policy == ConflictPolicy.ERROR) {
-            throw ApplyException.conflict(row, lsns.get(failed), "the key already exists downstream (SQLSTATE 23505)");
+            throw ApplyException.conflict(row, lsn, "the key already exists downstream (SQLSTATE 23505)");
         }
-        throw ApplyException.refused(row, lsns.get(failed), cause);
-    }
-
-    private static int firstFailed(int[] counts) {
-        for (int i = 0; i < counts.length; i++) {
-            if (counts[i] == Statement.EXECUTE_FAILED) {
-                return i;
-            }
-        }
-        return -1;
+        throw ApplyException.refused(row, lsn, e);
     }
 
     /** Binds {@code params} from parameter {@code first} on; returns the next free index. */
