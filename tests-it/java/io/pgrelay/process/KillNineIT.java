@@ -74,6 +74,8 @@ class KillNineIT {
 
             Properties config = pair.properties(SLOT, PUBLICATION);
             config.setProperty("apply.conflict", "error");
+            // Asynchronous downstream commits: the checkpoint is acknowledged only once flushed.
+            config.setProperty("apply.async-commit", "true");
 
             List<RelayProcess> relays = new ArrayList<>();
             Workload workload = new Workload(pair, new Random(seed * 31 + 7));
