@@ -39,6 +39,9 @@ final class TargetTable {
     private final BitSet keyColumns = new BitSet();
     private final Map<String, String> sqlByShape = new HashMap<>();
     private final Map<String, MultiRowInsert> insertsByShape = new HashMap<>();
+    private InsertShape allColumnsInsert;
+
+    private record InsertShape(String sql, MultiRowInsert multiRow, BitSet columns) {}
 
     TargetTable(Relation relation, DownstreamTable downstream, ConflictPolicy policy) {
         this.relation = relation;
@@ -63,6 +66,11 @@ final class TargetTable {
 
     RowStatement insert(Insert insert) {
         TupleData row = insert.newTuple();
+        if (allColumnsInsert != null && !row.hasUnchangedToast() && row.size() == relation.columns().size()) {
+            // The common shape, kept at hand: no shape string to build per row.
+            return new RowStatement(allColumnsInsert.sql, values(row, allColumnsInsert.columns), Operation.INSERT, false,
+                    this, row, false, allColumnsInsert.multiRow);
+        }
         BitSet present = sentColumns(row);
         String shape = "I" + present;
         String sql = sqlByShape.computeIfAbsent(shape, s -> insertHead(present) + "(" + placeholders(present.cardinality())
@@ -70,6 +78,9 @@ final class TargetTable {
         MultiRowInsert multiRow = insertsByShape.computeIfAbsent(shape,
                 s -> new MultiRowInsert(insertHead(present), present.cardinality(), insertTail(present),
                         insertTail(present).isEmpty() ? "COPY " + qualifiedName() + " (" + columnList(present) + ") FROM STDIN" : null));
+        if (present.cardinality() == relation.columns().size()) {
+            allColumnsInsert = new InsertShape(sql, multiRow, present);
+        }
         return new RowStatement(sql, values(row, present), Operation.INSERT, false, this, row, false, multiRow);
     }
 
