@@ -16,14 +16,15 @@ import org.postgresql.copy.CopyIn;
  * A run of consecutive rows with the same SQL, sent in as few round trips as possible.
  *
  * <p>A row with different SQL ends the run, so downstream order is upstream order. The rows'
- * statements are kept until the run executes, so that a refused row can be named exactly.
+ * statements are kept until the run executes (at most {@code maxRows}), so that a refused row
+ * can be named exactly.
  *
- * <p>Updates and deletes go as one JDBC batch of single-row statements: pgjdbc reports the failed
- * entry as the first EXECUTE_FAILED update count, and each row's count shows whether it found its
- * row. Runs of inserts go as one COPY, or as multi-row {@code INSERT … VALUES (…), (…)} statements
- * when a conflict clause is needed (either is far less work per row for the downstream), behind a
- * savepoint: when one of them fails, the run is rolled back
- * to the savepoint and replayed row by row, which names the exact refused row or, under
+ * <p>A run of updates or deletes goes as one JDBC batch of single-row statements, and each row's
+ * count shows whether it found its row. A run of inserts streams into one COPY, or goes as
+ * multi-row {@code INSERT … VALUES (…), (…)} statements when a conflict clause is needed: either
+ * is far less work per row for the downstream. A run of more than one row goes behind a
+ * savepoint: when the downstream refuses anything in it, the run is rolled back to the savepoint
+ * and replayed one row at a time, which names the exact refused row or, under
  * {@code apply.conflict=upsert}, applies rows that one statement cannot (a key inserted twice).
  */
 final class StatementBatch {
@@ -38,6 +39,8 @@ final class StatementBatch {
     private final List<Long> lsns = new ArrayList<>();
     private long skippedConflicts;
     private boolean savepointSet;
+    /** The COPY that the current run streams into, while one is open. */
+    private CopyIn copy;
 
     StatementBatch(Connection connection, ConflictPolicy policy, int maxRows) {
         this.connection = connection;
@@ -52,6 +55,16 @@ final class StatementBatch {
         }
         rows.add(row);
         lsns.add(lsn);
+        try {
+            if (copy != null) {
+                write(row);
+            } else if (rows.size() == 2 && row.multiRow() != null && row.multiRow().copySql() != null) {
+                startCopy(row.multiRow().copySql());
+            }
+        } catch (SQLException e) {
+            replayRun(e);
+            return;
+        }
         if (rows.size() >= maxRows) {
             flush();
         }
@@ -62,7 +75,14 @@ final class StatementBatch {
         if (rows.isEmpty()) {
             return;
         }
-        if (rows.size() == 1) {
+        if (copy != null) {
+            try {
+                endCopy();
+            } catch (SQLException e) {
+                replayRun(e);
+                return;
+            }
+        } else if (rows.size() == 1) {
             executeOneByOne();
         } else {
             executeRun();
@@ -82,15 +102,68 @@ final class StatementBatch {
     }
 
     void close() {
+        if (copy != null) {
+            try {
+                copy.cancelCopy();
+            } catch (SQLException ignored) {
+                // The transaction is about to be rolled back, or the connection is gone.
+            }
+            copy = null;
+        }
         rows.clear();
         lsns.clear();
         savepointSet = false;
     }
 
     /**
-     * The fast way, behind a savepoint. When the downstream refuses anything in it, the run is
-     * rolled back to the savepoint and replayed one row per round trip: slow, but it names the
-     * exact row (pgjdbc marks every entry of a failed batch inside a transaction as failed).
+     * A run of inserts that COPY can carry streams into one COPY from its second row on, so the
+     * downstream parses and inserts rows while the relay still decodes the next ones.
+     */
+    private void startCopy(String sql) throws SQLException {
+        setSavepoint();
+        copy = connection.unwrap(PGConnection.class).getCopyAPI().copyIn(sql);
+        for (RowStatement row : rows) {
+            write(row);
+        }
+    }
+
+    /** One row at a time: the COPY holds no more than pgjdbc's output buffer. */
+    private void write(RowStatement row) throws SQLException {
+        byte[] line = CopyText.row(row.params());
+        copy.writeToCopy(line, 0, line.length);
+    }
+
+    private void endCopy() throws SQLException {
+        CopyIn open = copy;
+        copy = null;
+        open.endCopy();
+    }
+
+    /** The downstream refused something in the streamed run: undo it and replay it row by row. */
+    private void replayRun(SQLException failure) throws SQLException {
+        if (copy != null) {
+            CopyIn open = copy;
+            copy = null;
+            if (open.isActive()) {
+                try {
+                    open.cancelCopy();
+                } catch (SQLException e) {
+                    // Whether the connection still works shows in the rollback just below.
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        rollbackToSavepoint(failure);
+        executeOneByOne();
+        rows.clear();
+        lsns.clear();
+    }
+
+    /**
+     * Batches and multi-row inserts, behind a savepoint. When the downstream refuses anything,
+     * the run is rolled back to the savepoint and replayed one row per round trip: slow, but it
+     * names the exact row (pgjdbc marks every entry of a failed batch inside a transaction as
+     * failed).
      */
     private void executeRun() throws SQLException {
         setSavepoint();
@@ -98,8 +171,6 @@ final class StatementBatch {
             MultiRowInsert insert = rows.get(0).multiRow();
             if (insert == null) {
                 executeBatch();
-            } else if (insert.copySql() != null) {
-                copy(insert.copySql());
             } else {
                 executeMultiRowInsert(insert);
             }
@@ -158,22 +229,6 @@ final class StatementBatch {
                     throw refused(row, lsns.get(i), e);
                 }
                 checkCount(row, count, lsns.get(i));
-            }
-        }
-    }
-
-    /** One COPY for the whole run; rows are encoded one at a time, so memory stays one row. */
-    private void copy(String sql) throws SQLException {
-        CopyIn copy = connection.unwrap(PGConnection.class).getCopyAPI().copyIn(sql);
-        try {
-            for (RowStatement row : rows) {
-                byte[] line = CopyText.row(row.params());
-                copy.writeToCopy(line, 0, line.length);
-            }
-            copy.endCopy();
-        } finally {
-            if (copy.isActive()) {
-                copy.cancelCopy();
             }
         }
     }
