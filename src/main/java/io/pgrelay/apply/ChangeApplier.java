@@ -19,6 +19,8 @@ import java.sql.Statement;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.StringJoiner;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.TransactionState;
 import org.postgresql.replication.LogSequenceNumber;
 
 /**
@@ -215,6 +217,10 @@ public final class ChangeApplier implements AutoCloseable {
 
     /** One round trip outside any transaction, so the connection never sits idle in one. */
     private long[] walPositions(String functions) throws SQLException {
+        if (connection.unwrap(BaseConnection.class).getTransactionState() != TransactionState.IDLE) {
+            // Switching to autocommit would commit it: never with changes of an unfinished group.
+            throw new IllegalStateException("downstream transaction open while reading WAL positions");
+        }
         connection.setAutoCommit(true); // no round trip: no transaction is open
         try (Statement statement = connection.createStatement();
              ResultSet rs = statement.executeQuery("SELECT " + functions.replace("()", "()::text"))) {
