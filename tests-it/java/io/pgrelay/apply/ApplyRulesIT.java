@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgrelay.it.Eventually;
 import io.pgrelay.it.RelayRunner;
 import io.pgrelay.it.ReplicationPair;
 import java.sql.Connection;
@@ -281,6 +282,41 @@ class ApplyRulesIT {
                     "UPDATE converge SET id = 30, v = 'moved' WHERE id = 3",
                     "DELETE FROM converge WHERE id = 99");
             assertReplicated(pair, "SELECT * FROM converge ORDER BY id", CATCH_UP);
+        }
+    }
+
+    @Test
+    void aRefusedRowInsideARunOfInsertsIsNamedExactly() throws Exception {
+        pair.schema("CREATE TABLE runs (id int PRIMARY KEY, v text)");
+        pair.upstream("CREATE PUBLICATION runs FOR TABLE runs");
+        pair.downstream("ALTER TABLE runs ADD CONSTRAINT no_bad CHECK (v <> 'bad')");
+        try (RelayRunner relay = relay("runs")) {
+            pair.upstream("INSERT INTO runs VALUES (0, 'first')");
+            assertReplicated(pair, "SELECT * FROM runs", CATCH_UP);
+            List<List<String>> before = checkpoint("runs");
+            // One run of 600 inserts goes as COPY; row 337 breaks it and must be the one named.
+            pair.upstream("INSERT INTO runs SELECT g, CASE WHEN g = 337 THEN 'bad' ELSE 'ok' END FROM generate_series(1, 600) g");
+            assertEquals(1, relay.awaitExit(CATCH_UP));
+            assertTrue(relay.failure().contains("(id)=(337)") && relay.failure().contains("23514"), relay.failure());
+            assertEquals(before, checkpoint("runs"), "checkpoint stays at the last good transaction");
+            assertEquals(List.of(List.of("1")), pair.downstreamRows("SELECT count(*) FROM runs"), "nothing of the refused transaction");
+        }
+    }
+
+    @Test
+    void conflictsInsideARunOfInsertsFollowSkipAndUpsert() throws Exception {
+        pair.schema("CREATE TABLE run_skip (id int PRIMARY KEY, v text)", "CREATE TABLE run_upsert (id int PRIMARY KEY, v text)");
+        pair.upstream("CREATE PUBLICATION run_skip FOR TABLE run_skip", "CREATE PUBLICATION run_upsert FOR TABLE run_upsert");
+        pair.downstream("INSERT INTO run_skip VALUES (100, 'downstream')", "INSERT INTO run_upsert VALUES (100, 'downstream')");
+        try (RelayRunner skip = relay("run_skip", "apply.conflict", "skip");
+             RelayRunner upsert = relay("run_upsert", "apply.conflict", "upsert")) {
+            pair.upstream("INSERT INTO run_skip SELECT g, 'up ' || g FROM generate_series(1, 300) g",
+                    "INSERT INTO run_upsert SELECT g, 'up ' || g FROM generate_series(1, 300) g");
+            Eventually.assertSameRows(() -> List.of(List.of("300", "45150")),
+                    () -> pair.downstreamRows("SELECT count(*), sum(id) FROM run_skip"), CATCH_UP, "run_skip");
+            assertEquals(List.of(List.of("downstream")), pair.downstreamRows("SELECT v FROM run_skip WHERE id = 100"));
+            assertReplicated(pair, "SELECT * FROM run_upsert ORDER BY id", CATCH_UP);
+            assertTrue(!skip.hasExited() && !upsert.hasExited(), "both keep running");
         }
     }
 

@@ -25,9 +25,16 @@ public final class ReplicationPair implements AutoCloseable {
     }
 
     public static ReplicationPair start(String name) throws SQLException {
+        return start(name, java.util.Map.of());
+    }
+
+    /** A pair whose downstream runs with extra server settings (e.g. {@code wal_writer_delay}). */
+    public static ReplicationPair start(String name, java.util.Map<String, String> downstreamSettings) throws SQLException {
         PgCluster up = PgCluster.builder(name + "-up").start();
         try {
-            PgCluster down = PgCluster.builder(name + "-down").start();
+            PgCluster.Builder downBuilder = PgCluster.builder(name + "-down");
+            downstreamSettings.forEach(downBuilder::setting);
+            PgCluster down = downBuilder.start();
             up.createDatabase(DB);
             down.createDatabase(DB);
             return new ReplicationPair(up, down);

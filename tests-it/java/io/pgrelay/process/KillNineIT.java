@@ -67,6 +67,8 @@ class KillNineIT {
 
             Properties config = pair.properties(SLOT, PUBLICATION);
             config.setProperty("apply.conflict", "error");
+            // Asynchronous downstream commits: the checkpoint is acknowledged only once flushed.
+            config.setProperty("apply.async-commit", "true");
 
             List<RelayProcess> relays = new ArrayList<>();
             CounterWorkload workload = CounterWorkload.on(pair.upstream, ReplicationPair.DB, new Random(seed * 31 + 7));

@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
  * <p>A group commits at an upstream commit boundary when the queue is empty (caught up: commit
  * now, for low lag), when it holds {@code groupChanges} changes, or when it is older than
  * {@link #MAX_GROUP_AGE} (catching up: big groups, few downstream commits). Each commit is
- * published to {@link StreamPositions#durable(Checkpoint)} for the stream thread to acknowledge.
+ * published to {@link StreamPositions#durable(Checkpoint)} for the stream thread to acknowledge,
+ * once durable: under asynchronous commit when the downstream has flushed it (checked with each
+ * commit and while idle), and at a stop by one synchronous flush.
  *
  * <p>On a stop request the current upstream transaction is finished if it arrives within
  * {@code finishWithin}, then the group commits; otherwise it is rolled back. Either way nothing
@@ -88,6 +90,7 @@ public final class ApplyWorker {
     private boolean finishForStop(long deadline) throws SQLException {
         if (!applier.inTransaction()) {
             commit();
+            positions.durable(applier.flushNow());
             return true;
         }
         if (System.nanoTime() - deadline > 0) {
@@ -122,6 +125,9 @@ public final class ApplyWorker {
         if (applier.hasUncommittedGroup()) {
             commit();
             return;
+        }
+        if (applier.hasUnflushedCommits()) {
+            positions.durable(applier.pollFlushed());
         }
         // Read the upstream position before looking at the queue: the stream thread publishes
         // it only after queueing everything read before it, so an empty queue now means every

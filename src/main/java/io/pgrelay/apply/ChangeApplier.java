@@ -14,11 +14,14 @@ import io.pgrelay.decode.PgOutputMessage.Truncate;
 import io.pgrelay.decode.PgOutputMessage.Type;
 import io.pgrelay.decode.PgOutputMessage.Update;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.StringJoiner;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.TransactionState;
 import org.postgresql.replication.LogSequenceNumber;
 
 /**
@@ -34,6 +37,13 @@ import org.postgresql.replication.LogSequenceNumber;
  * applied before a crash that happened after the downstream commit but before the upstream
  * heard about it.
  *
+ * <p>With {@code asyncCommit} the downstream commits with {@code synchronous_commit=off}: no
+ * fsync wait per commit. A commit is then durable only once the downstream has flushed its WAL
+ * past the commit record, so the checkpoint returned for acknowledgement ({@link #commitGroup()},
+ * {@link #pollFlushed()}) trails the committed one until then (DESIGN.md invariant 3). After a
+ * downstream crash the unflushed commits are gone together with their checkpoint rows, and the
+ * relay resumes from the checkpoint that survived, which the upstream slot never passed.
+ *
  * <p>Not thread-safe: owned by the apply thread.
  */
 public final class ChangeApplier implements AutoCloseable {
@@ -47,8 +57,11 @@ public final class ChangeApplier implements AutoCloseable {
     private final Map<Integer, TargetTable> targets = new HashMap<>();
     private final StatementBatch batch;
     private final RelationCheck relationCheck;
+    private final boolean asyncCommit;
+    private final UnflushedCommits unflushed = new UnflushedCommits();
 
     private Checkpoint durable;
+    private Checkpoint acknowledgeable;
     private Checkpoint pending;
     private int groupChanges;
     private boolean inTransaction;
@@ -61,24 +74,37 @@ public final class ChangeApplier implements AutoCloseable {
     /**
      * @param connection a downstream connection this applier owns until {@link #close()}
      * @param durable    the checkpoint read from the downstream at session start
+     * @param asyncCommit commit with {@code synchronous_commit=off}, acknowledging only flushed commits
      */
     public ChangeApplier(Connection connection, CheckpointStore checkpoints, Checkpoint durable,
-                         ConflictPolicy policy, int batchSize, ApplyListener listener) throws SQLException {
-        this(connection, checkpoints, durable, policy, batchSize, listener, RelationCheck.NONE);
+                         ConflictPolicy policy, int batchSize, boolean asyncCommit, ApplyListener listener)
+            throws SQLException {
+        this(connection, checkpoints, durable, policy, batchSize, asyncCommit, listener, RelationCheck.NONE);
     }
 
     /** As above, with a check of every Relation message against the downstream (schema drift). */
     public ChangeApplier(Connection connection, CheckpointStore checkpoints, Checkpoint durable,
-                         ConflictPolicy policy, int batchSize, ApplyListener listener,
+                         ConflictPolicy policy, int batchSize, boolean asyncCommit, ApplyListener listener,
                          RelationCheck relationCheck) throws SQLException {
         this.relationCheck = relationCheck;
         this.connection = connection;
         this.checkpoints = checkpoints;
         this.durable = durable;
+        this.acknowledgeable = durable;
         this.policy = policy;
+        this.asyncCommit = asyncCommit;
         this.listener = listener;
         connection.setAutoCommit(false);
         this.batch = new StatementBatch(connection, policy, batchSize);
+        if (asyncCommit) {
+            // The checkpoint just read may come from an asynchronous commit of an earlier
+            // session that is not on disk yet: make it durable before anyone acknowledges it.
+            forceFlush();
+            try (Statement statement = connection.createStatement()) {
+                statement.execute("SET synchronous_commit = off");
+            }
+            connection.commit();
+        }
     }
 
     /** Applies one message. Row changes may be sent to the downstream but are not committed. */
@@ -126,7 +152,8 @@ public final class ChangeApplier implements AutoCloseable {
     /**
      * Commits the open group with its checkpoint. Only at an upstream commit boundary.
      *
-     * @return the new durable checkpoint
+     * @return the checkpoint that may be acknowledged upstream: the new one, or under
+     *         asynchronous commit the newest one the downstream has flushed
      */
     public Checkpoint commitGroup() throws SQLException {
         if (inTransaction) {
@@ -138,11 +165,88 @@ public final class ChangeApplier implements AutoCloseable {
         batch.flush();
         checkpoints.write(connection, pending);
         connection.commit();
+        batch.transactionEnded();
         durable = pending;
         pending = null;
         listener.groupCommitted(durable, groupChanges, System.nanoTime() - groupStarted);
         groupChanges = 0;
-        return durable;
+        return committed(durable);
+    }
+
+    /** True when asynchronous commits wait for the downstream's WAL flush. */
+    public boolean hasUnflushedCommits() {
+        return !unflushed.isEmpty();
+    }
+
+    /** Asks the downstream how far its WAL is flushed; returns the checkpoint that may be acknowledged. */
+    public Checkpoint pollFlushed() throws SQLException {
+        if (!unflushed.isEmpty()) {
+            release(walPositions("pg_current_wal_flush_lsn()")[0]);
+        }
+        return acknowledgeable;
+    }
+
+    /**
+     * Makes every commit so far durable now (stop, session start): a synchronous commit of a
+     * transaction with an XID flushes the downstream WAL up to its own commit record, and so
+     * past every asynchronous commit before it.
+     *
+     * @return the checkpoint that may be acknowledged: the last committed one
+     */
+    public Checkpoint flushNow() throws SQLException {
+        if (!unflushed.isEmpty()) {
+            forceFlush();
+            unflushed.clear();
+            acknowledgeable = durable;
+        }
+        return acknowledgeable;
+    }
+
+    private void forceFlush() throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("SET LOCAL synchronous_commit = on; SELECT txid_current()");
+        }
+        connection.commit();
+    }
+
+    /** After a commit: synchronous, it is durable; asynchronous, it waits for the downstream flush. */
+    private Checkpoint committed(Checkpoint checkpoint) throws SQLException {
+        if (!asyncCommit) {
+            acknowledgeable = checkpoint;
+            return acknowledgeable;
+        }
+        // Read after the commit: the insert position is then past its commit record.
+        long[] wal = walPositions("pg_current_wal_insert_lsn(), pg_current_wal_flush_lsn()");
+        unflushed.add(checkpoint, wal[0]);
+        release(wal[1]);
+        return acknowledgeable;
+    }
+
+    private void release(long flushed) {
+        Checkpoint newest = unflushed.flushedUpTo(flushed);
+        if (newest != null) {
+            acknowledgeable = newest;
+        }
+    }
+
+    /** One round trip outside any transaction, so the connection never sits idle in one. */
+    private long[] walPositions(String functions) throws SQLException {
+        if (connection.unwrap(BaseConnection.class).getTransactionState() != TransactionState.IDLE) {
+            // Switching to autocommit would commit it: never with changes of an unfinished group.
+            throw new IllegalStateException("downstream transaction open while reading WAL positions");
+        }
+        connection.setAutoCommit(true); // no round trip: no transaction is open
+        try (Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT " + functions.replace("()", "()::text"))) {
+            rs.next();
+            long[] positions = new long[rs.getMetaData().getColumnCount()];
+            for (int i = 0; i < positions.length; i++) {
+                positions[i] = LogSequenceNumber.valueOf(rs.getString(i + 1)).asLong();
+            }
+            return positions;
+        } finally {
+            connection.setAutoCommit(false);
+        }
     }
 
     /**
@@ -152,15 +256,16 @@ public final class ChangeApplier implements AutoCloseable {
      */
     public Checkpoint advanceIdle(LogSequenceNumber upstreamEnd) throws SQLException {
         if (inTransaction || pending != null || durable.covers(upstreamEnd) || durable.endLsn().equals(upstreamEnd)) {
-            return durable;
+            return acknowledgeable;
         }
         Checkpoint advanced = new Checkpoint(upstreamEnd, durable.commitTime());
         fence();
         checkpoints.write(connection, advanced);
         connection.commit();
+        batch.transactionEnded();
         durable = advanced;
         listener.groupCommitted(durable, 0, 0);
-        return durable;
+        return committed(durable);
     }
 
     /** Drops whatever is not committed: the rest of an upstream transaction and the open group. */

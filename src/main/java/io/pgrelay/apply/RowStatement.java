@@ -6,10 +6,11 @@ import io.pgrelay.decode.TupleData;
  * One row change ready for the downstream: SQL text (shared by every row of the same shape,
  * so rows batch together), its parameter values in text form (null = SQL NULL), and what is
  * needed to name the row if the downstream refuses it. {@code expectsRow}: the statement
- * must change exactly one existing row, else the conflict policy decides.
+ * must change exactly one existing row, else the conflict policy decides. {@code multiRow}:
+ * for inserts, the same statement for many rows at once (null for updates and deletes).
  */
 record RowStatement(String sql, String[] params, Operation operation, boolean expectsRow,
-                    TargetTable table, TupleData keySource, boolean keyFromOldTuple) {
+                    TargetTable table, TupleData keySource, boolean keyFromOldTuple, MultiRowInsert multiRow) {
 
     enum Operation {
         INSERT, UPDATE, DELETE;

@@ -2,31 +2,45 @@ package io.pgrelay.apply;
 
 import io.pgrelay.apply.RowStatement.Operation;
 import io.pgrelay.config.ConflictPolicy;
-import java.sql.BatchUpdateException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
 import java.util.List;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
 
 /**
- * A run of consecutive rows with the same SQL, sent as one JDBC batch (one round trip).
+ * A run of consecutive rows with the same SQL, sent in as few round trips as possible.
  *
  * <p>A row with different SQL ends the run, so downstream order is upstream order. The rows'
- * statements are kept until the batch executes, so that a refused row can be named exactly:
- * pgjdbc reports the failed entry as the first EXECUTE_FAILED update count.
+ * statements are kept until the run executes (at most {@code maxRows}), so that a refused row
+ * can be named exactly.
+ *
+ * <p>A run of updates or deletes goes as one JDBC batch of single-row statements, and each row's
+ * count shows whether it found its row. A run of inserts streams into one COPY, or goes as
+ * multi-row {@code INSERT … VALUES (…), (…)} statements when a conflict clause is needed: either
+ * is far less work per row for the downstream. A run of more than one row goes behind a
+ * savepoint: when the downstream refuses anything in it, the run is rolled back to the savepoint
+ * and replayed one row at a time, which names the exact refused row or, under
+ * {@code apply.conflict=upsert}, applies rows that one statement cannot (a key inserted twice).
  */
 final class StatementBatch {
+
+    /** One name, released before it is set again, so savepoints never nest. */
+    private static final String SAVEPOINT = "pgrelay_rows";
 
     private final Connection connection;
     private final ConflictPolicy policy;
     private final int maxRows;
     private final List<RowStatement> rows = new ArrayList<>();
     private final List<Long> lsns = new ArrayList<>();
-    private PreparedStatement statement;
-    private String sql;
     private long skippedConflicts;
+    private boolean savepointSet;
+    /** The COPY that the current run streams into, while one is open. */
+    private CopyIn copy;
 
     StatementBatch(Connection connection, ConflictPolicy policy, int maxRows) {
         this.connection = connection;
@@ -34,18 +48,23 @@ final class StatementBatch {
         this.maxRows = maxRows;
     }
 
-    /** Adds a row of the transaction committed at {@code lsn}; may execute the batch. */
+    /** Adds a row of the transaction committed at {@code lsn}; may execute the run. */
     void add(RowStatement row, long lsn) throws SQLException {
-        if (!row.sql().equals(sql)) {
+        if (!rows.isEmpty() && !row.sql().equals(rows.get(0).sql())) {
             flush();
-            closeStatement();
-            sql = row.sql();
-            statement = connection.prepareStatement(sql);
         }
-        bind(statement, row.params());
-        statement.addBatch();
         rows.add(row);
         lsns.add(lsn);
+        try {
+            if (copy != null) {
+                write(row);
+            } else if (rows.size() == 2 && row.multiRow() != null && row.multiRow().copySql() != null) {
+                startCopy(row.multiRow().copySql());
+            }
+        } catch (SQLException e) {
+            replayRun(e);
+            return;
+        }
         if (rows.size() >= maxRows) {
             flush();
         }
@@ -56,22 +75,25 @@ final class StatementBatch {
         if (rows.isEmpty()) {
             return;
         }
-        int[] counts;
-        try {
-            counts = statement.executeBatch();
-        } catch (BatchUpdateException e) {
-            throw refusedRow(e);
-        } catch (SQLException e) {
-            if (rows.size() == 1 && SqlStates.isAboutTheData(e.getSQLState())) {
-                throw ApplyException.refused(rows.get(0), lsns.get(0), e);
+        if (copy != null) {
+            try {
+                endCopy();
+            } catch (SQLException e) {
+                replayRun(e);
+                return;
             }
-            throw e;
-        }
-        for (int i = 0; i < counts.length; i++) {
-            checkCount(rows.get(i), counts[i], lsns.get(i));
+        } else if (rows.size() == 1) {
+            executeOneByOne();
+        } else {
+            executeRun();
         }
         rows.clear();
         lsns.clear();
+    }
+
+    /** The downstream transaction ended (commit or rollback): its savepoint is gone with it. */
+    void transactionEnded() {
+        savepointSet = false;
     }
 
     /** Rows left unchanged under apply.conflict=skip/upsert since this batch was created. */
@@ -80,10 +102,161 @@ final class StatementBatch {
     }
 
     void close() {
+        if (copy != null) {
+            try {
+                copy.cancelCopy();
+            } catch (SQLException ignored) {
+                // The transaction is about to be rolled back, or the connection is gone.
+            }
+            copy = null;
+        }
         rows.clear();
         lsns.clear();
-        closeStatement();
-        sql = null;
+        savepointSet = false;
+    }
+
+    /**
+     * A run of inserts that COPY can carry streams into one COPY from its second row on, so the
+     * downstream parses and inserts rows while the relay still decodes the next ones.
+     */
+    private void startCopy(String sql) throws SQLException {
+        setSavepoint();
+        copy = connection.unwrap(PGConnection.class).getCopyAPI().copyIn(sql);
+        for (RowStatement row : rows) {
+            write(row);
+        }
+    }
+
+    /** One row at a time: the COPY holds no more than pgjdbc's output buffer. */
+    private void write(RowStatement row) throws SQLException {
+        byte[] line = CopyText.row(row.params());
+        copy.writeToCopy(line, 0, line.length);
+    }
+
+    private void endCopy() throws SQLException {
+        CopyIn open = copy;
+        copy = null;
+        open.endCopy();
+    }
+
+    /** The downstream refused something in the streamed run: undo it and replay it row by row. */
+    private void replayRun(SQLException failure) throws SQLException {
+        if (copy != null) {
+            CopyIn open = copy;
+            copy = null;
+            if (open.isActive()) {
+                try {
+                    open.cancelCopy();
+                } catch (SQLException e) {
+                    // Whether the connection still works shows in the rollback just below.
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        rollbackToSavepoint(failure);
+        executeOneByOne();
+        rows.clear();
+        lsns.clear();
+    }
+
+    /**
+     * Batches and multi-row inserts, behind a savepoint. When the downstream refuses anything,
+     * the run is rolled back to the savepoint and replayed one row per round trip: slow, but it
+     * names the exact row (pgjdbc marks every entry of a failed batch inside a transaction as
+     * failed).
+     */
+    private void executeRun() throws SQLException {
+        setSavepoint();
+        try {
+            MultiRowInsert insert = rows.get(0).multiRow();
+            if (insert == null) {
+                executeBatch();
+            } else {
+                executeMultiRowInsert(insert);
+            }
+        } catch (SQLException e) {
+            rollbackToSavepoint(e);
+            executeOneByOne();
+        }
+    }
+
+    private void executeMultiRowInsert(MultiRowInsert insert) throws SQLException {
+        int perStatement = insert.rowsPerStatement();
+        int full = rows.size() / perStatement;
+        if (full > 0) {
+            try (PreparedStatement statement = connection.prepareStatement(insert.sql(perStatement))) {
+                for (int i = 0; i < full; i++) {
+                    bindRows(statement, i * perStatement, perStatement);
+                    statement.addBatch();
+                }
+                statement.executeBatch();
+            }
+        }
+        int rest = rows.size() - full * perStatement;
+        if (rest > 0) {
+            try (PreparedStatement statement = connection.prepareStatement(rest == 1 ? rows.get(0).sql() : insert.sql(rest))) {
+                bindRows(statement, full * perStatement, rest);
+                statement.executeUpdate();
+            }
+        }
+    }
+
+    /** Single-row statements in one JDBC batch (one round trip); each row's count is checked. */
+    private void executeBatch() throws SQLException {
+        int[] counts;
+        try (PreparedStatement statement = connection.prepareStatement(rows.get(0).sql())) {
+            for (RowStatement row : rows) {
+                bind(statement, row.params(), 1);
+                statement.addBatch();
+            }
+            counts = statement.executeBatch();
+        }
+        for (int i = 0; i < counts.length; i++) {
+            checkCount(rows.get(i), counts[i], lsns.get(i));
+        }
+    }
+
+    /** One round trip per row: exact about which row the downstream refused. */
+    private void executeOneByOne() throws SQLException {
+        try (PreparedStatement statement = connection.prepareStatement(rows.get(0).sql())) {
+            for (int i = 0; i < rows.size(); i++) {
+                RowStatement row = rows.get(i);
+                bind(statement, row.params(), 1);
+                int count;
+                try {
+                    count = statement.executeUpdate();
+                } catch (SQLException e) {
+                    throw refused(row, lsns.get(i), e);
+                }
+                checkCount(row, count, lsns.get(i));
+            }
+        }
+    }
+
+    /** One round trip: release the previous savepoint (if any) and set it again. */
+    private void setSavepoint() throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute(savepointSet ? "RELEASE SAVEPOINT " + SAVEPOINT + "; SAVEPOINT " + SAVEPOINT
+                    : "SAVEPOINT " + SAVEPOINT);
+        }
+        savepointSet = true;
+    }
+
+    /** Undoes the failed multi-row run; when even that fails, the connection is the problem. */
+    private void rollbackToSavepoint(SQLException failure) throws SQLException {
+        try (Statement statement = connection.createStatement()) {
+            statement.execute("ROLLBACK TO SAVEPOINT " + SAVEPOINT);
+        } catch (SQLException e) {
+            failure.addSuppressed(e);
+            throw failure;
+        }
+    }
+
+    private void bindRows(PreparedStatement statement, int from, int count) throws SQLException {
+        int index = 1;
+        for (int r = from; r < from + count; r++) {
+            index = bind(statement, rows.get(r).params(), index);
+        }
     }
 
     private void checkCount(RowStatement row, int count, long lsn) {
@@ -101,53 +274,29 @@ final class StatementBatch {
      * Names the refused row when the error is about the data; anything else (connection loss,
      * deadlock, shutdown) goes up unchanged for the relay to classify.
      */
-    private SQLException refusedRow(BatchUpdateException e) {
-        SQLException cause = e.getNextException() != null ? e.getNextException() : e;
-        int failed = rows.size() == 1 ? 0 : batchEntry(e);
-        if (!SqlStates.isAboutTheData(cause.getSQLState()) || failed < 0 || failed >= rows.size()) {
-            return cause;
+    private SQLException refused(RowStatement row, long lsn, SQLException e) {
+        if (!SqlStates.isAboutTheData(e.getSQLState())) {
+            return e;
         }
-        RowStatement row = rows.get(failed);
-        if (SqlStates.UNIQUE_VIOLATION.equals(cause.getSQLState()) && row.operation() == Operation.INSERT
+        if (SqlStates.UNIQUE_VIOLATION.equals(e.getSQLState()) && row.operation() == Operation.INSERT
                 && policy == ConflictPolicy.ERROR) {
-            throw ApplyException.conflict(row, lsns.get(failed), "the key already exists downstream (SQLSTATE 23505)");
+            throw ApplyException.conflict(row, lsn, "the key already exists downstream (SQLSTATE 23505)");
         }
-        throw ApplyException.refused(row, lsns.get(failed), cause);
+        throw ApplyException.refused(row, lsn, e);
     }
 
-    /**
-     * The index of the refused row. Inside a transaction pgjdbc marks every update count
-     * EXECUTE_FAILED (nothing is committed), so the counts cannot tell; its message names the entry
-     * ("Batch entry 1 ... was aborted"). -1 when the message is not in that form (a translated
-     * driver message): the error then goes up unnamed rather than naming a wrong row.
-     */
-    private static int batchEntry(BatchUpdateException e) {
-        java.util.regex.Matcher entry = BATCH_ENTRY.matcher(String.valueOf(e.getMessage()));
-        return entry.find() ? Integer.parseInt(entry.group(1)) : -1;
-    }
-
-    private static final java.util.regex.Pattern BATCH_ENTRY = java.util.regex.Pattern.compile("^Batch entry (\\d{1,9}) ");
-
-    private static void bind(PreparedStatement statement, String[] params) throws SQLException {
-        for (int i = 0; i < params.length; i++) {
-            if (params[i] == null) {
-                statement.setNull(i + 1, Types.OTHER);
+    /** Binds {@code params} from parameter {@code first} on; returns the next free index. */
+    private static int bind(PreparedStatement statement, String[] params, int first) throws SQLException {
+        int index = first;
+        for (String param : params) {
+            if (param == null) {
+                statement.setNull(index++, Types.OTHER);
             } else {
                 // Types.OTHER sends the text with type "unspecified": the server parses it
                 // with the target column's input function, exactly as pgoutput printed it.
-                statement.setObject(i + 1, params[i], Types.OTHER);
+                statement.setObject(index++, param, Types.OTHER);
             }
         }
-    }
-
-    private void closeStatement() {
-        if (statement != null) {
-            try {
-                statement.close();
-            } catch (SQLException ignored) {
-                // The connection is about to be rolled back or reused; a failed close changes nothing.
-            }
-            statement = null;
-        }
+        return index;
     }
 }

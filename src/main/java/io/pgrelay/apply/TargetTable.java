@@ -38,6 +38,10 @@ final class TargetTable {
     private final boolean fullIdentity;
     private final BitSet keyColumns = new BitSet();
     private final Map<String, String> sqlByShape = new HashMap<>();
+    private final Map<String, MultiRowInsert> insertsByShape = new HashMap<>();
+    private InsertShape allColumnsInsert;
+
+    private record InsertShape(String sql, MultiRowInsert multiRow, BitSet columns) {}
 
     TargetTable(Relation relation, DownstreamTable downstream, ConflictPolicy policy) {
         this.relation = relation;
@@ -62,9 +66,22 @@ final class TargetTable {
 
     RowStatement insert(Insert insert) {
         TupleData row = insert.newTuple();
+        if (allColumnsInsert != null && !row.hasUnchangedToast() && row.size() == relation.columns().size()) {
+            // The common shape, kept at hand: no shape string to build per row.
+            return new RowStatement(allColumnsInsert.sql, values(row, allColumnsInsert.columns), Operation.INSERT, false,
+                    this, row, false, allColumnsInsert.multiRow);
+        }
         BitSet present = sentColumns(row);
-        String sql = sqlByShape.computeIfAbsent("I" + present, shape -> insertSql(present));
-        return new RowStatement(sql, values(row, present), Operation.INSERT, false, this, row, false);
+        String shape = "I" + present;
+        String sql = sqlByShape.computeIfAbsent(shape, s -> insertHead(present) + "(" + placeholders(present.cardinality())
+                + ")" + insertTail(present));
+        MultiRowInsert multiRow = insertsByShape.computeIfAbsent(shape,
+                s -> new MultiRowInsert(insertHead(present), present.cardinality(), insertTail(present),
+                        insertTail(present).isEmpty() ? "COPY " + qualifiedName() + " (" + columnList(present) + ") FROM STDIN" : null));
+        if (present.cardinality() == relation.columns().size()) {
+            allColumnsInsert = new InsertShape(sql, multiRow, present);
+        }
+        return new RowStatement(sql, values(row, present), Operation.INSERT, false, this, row, false, multiRow);
     }
 
     RowStatement update(Update update, long lsnForErrors) {
@@ -82,14 +99,14 @@ final class TargetTable {
         }
         // The upsert form reports inserted rows: zero means "updated in place", not a conflict.
         return new RowStatement(sql, params.toArray(String[]::new), Operation.UPDATE, !upsert, this,
-                match.tuple(), match.fromOld());
+                match.tuple(), match.fromOld(), null);
     }
 
     RowStatement delete(Delete delete, long lsnForErrors) {
         Match match = match(delete.oldKind(), delete.oldTuple(), null, lsnForErrors);
         String sql = sqlByShape.computeIfAbsent("D" + match.shape(), s -> deleteSql(match));
         return new RowStatement(sql, values(match.tuple(), match.columns()), Operation.DELETE, true, this,
-                match.tuple(), true);
+                match.tuple(), true, null);
     }
 
     /** Which row to change, taken from the old tuple if one was sent, else from the new row's key. */
@@ -118,20 +135,16 @@ final class TargetTable {
         return !fullIdentity && !keyColumns.isEmpty() && !row.hasUnchangedToast();
     }
 
-    private String insertSql(BitSet present) {
-        StringBuilder sql = new StringBuilder("INSERT INTO ").append(qualifiedName())
-                .append(" (").append(columnList(present)).append(") VALUES (")
-                .append(placeholders(present.cardinality())).append(')');
-        switch (policy) {
-            case SKIP -> sql.append(" ON CONFLICT DO NOTHING");
-            case UPSERT -> {
-                if (!fullIdentity && !keyColumns.isEmpty()) {
-                    sql.append(onConflictUpdate(present));
-                }
-            }
-            case ERROR -> { }
-        }
-        return sql.toString();
+    private String insertHead(BitSet present) {
+        return "INSERT INTO " + qualifiedName() + " (" + columnList(present) + ") VALUES ";
+    }
+
+    private String insertTail(BitSet present) {
+        return switch (policy) {
+            case SKIP -> " ON CONFLICT DO NOTHING";
+            case UPSERT -> !fullIdentity && !keyColumns.isEmpty() ? onConflictUpdate(present) : "";
+            case ERROR -> "";
+        };
     }
 
     private String updateSql(BitSet set, Match match) {

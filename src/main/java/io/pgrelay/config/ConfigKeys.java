@@ -60,9 +60,11 @@ public final class ConfigKeys {
             "statements per JDBC batch");
     public static final KeySpec APPLY_GROUP_CHANGES = integer("apply.group-changes", 10_000, 1, 10_000_000,
             "most changes grouped in one downstream transaction; an upstream transaction is never split");
+    public static final KeySpec APPLY_ASYNC_COMMIT = optional("apply.async-commit", KeyType.BOOLEAN, "true",
+            "commit downstream with synchronous_commit=off; the upstream is still acknowledged only what the downstream has flushed");
 
     public static final KeySpec SYNC_INITIAL = optional("sync.initial", KeyType.BOOLEAN, "false",
-            "copy the published tables' existing rows before streaming (see Initial sync); the downstream tables must exist");
+            "copy the published tables' existing rows before streaming (see Initial sync); the downstream tables must exist, or set schema.create=true");
     public static final KeySpec SYNC_PARALLEL = integer("sync.parallel", 2, 1, 32,
             "tables copied at once during the initial sync; at most downstream.pool-size");
     public static final KeySpec SYNC_TRUNCATE = optional("sync.truncate", KeyType.BOOLEAN, "false",
@@ -121,7 +123,7 @@ public final class ConfigKeys {
             UPSTREAM_URL, UPSTREAM_USER, UPSTREAM_PASSWORD, UPSTREAM_SLOT, UPSTREAM_PUBLICATIONS,
             UPSTREAM_PROTO_VERSION, UPSTREAM_STATUS_INTERVAL, UPSTREAM_TIMEOUT,
             DOWNSTREAM_URL, DOWNSTREAM_USER, DOWNSTREAM_PASSWORD, DOWNSTREAM_POOL_SIZE, DOWNSTREAM_TIMEOUT,
-            APPLY_CONFLICT, APPLY_BATCH_SIZE, APPLY_GROUP_CHANGES,
+            APPLY_CONFLICT, APPLY_BATCH_SIZE, APPLY_GROUP_CHANGES, APPLY_ASYNC_COMMIT,
             SYNC_INITIAL, SYNC_PARALLEL, SYNC_TRUNCATE, SYNC_SOURCE_URL, SYNC_SOURCE_USER, SYNC_SOURCE_PASSWORD,
             FEED_LISTEN, FEED_USER, FEED_PASSWORD, FEED_AUTH, FEED_TLS_CERT, FEED_TLS_KEY,
             FEED_MAX_RETAINED_BYTES, FEED_MAX_CONNECTIONS, FEED_TIMEOUT,

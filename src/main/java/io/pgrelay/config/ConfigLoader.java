@@ -129,6 +129,7 @@ public final class ConfigLoader {
         ConflictPolicy conflict = values.conflictPolicy(APPLY_CONFLICT);
         Integer batchSize = values.integer(APPLY_BATCH_SIZE);
         Integer groupChanges = values.integer(APPLY_GROUP_CHANGES);
+        Boolean asyncCommit = values.bool(ConfigKeys.APPLY_ASYNC_COMMIT);
         Boolean syncInitial = values.bool(SYNC_INITIAL);
         RelayConfig.Sync sync = sync(values, upstream, poolSize, problems);
         RelayConfig.Feed feed = feed(values, problems);
@@ -149,7 +150,7 @@ public final class ConfigLoader {
         RelayConfig config = new RelayConfig(
                 explicitName != null ? explicitName : slot,
                 upstream, slot, publications, protoVersion, statusInterval,
-                downstream, poolSize, conflict, batchSize, groupChanges, syncInitial, sync,
+                downstream, poolSize, conflict, batchSize, groupChanges, asyncCommit, syncInitial, sync,
                 feed, dataDir, httpListen, heartbeatEnabled, heartbeatInterval,
                 initialBackoff, maxBackoff, shutdownTimeout, upstreamTimeout, downstreamTimeout,
                 new RelayConfig.Schema(schemaCreate, schemaAddColumns));

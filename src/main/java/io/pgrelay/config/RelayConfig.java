@@ -22,6 +22,7 @@ public record RelayConfig(
         ConflictPolicy conflictPolicy,
         int applyBatchSize,
         int applyGroupChanges,
+        boolean applyAsyncCommit,
         boolean syncInitial,
         Sync sync,
         Feed feed,

@@ -156,7 +156,7 @@ final class RelaySession {
             store.ensureTable(connection);
             Checkpoint checkpoint = store.read(connection); // autocommit: the pool's default
             return new ChangeApplier(connection, store, checkpoint, config.conflictPolicy(),
-                    config.applyBatchSize(), listener, new SchemaDrift(config.schema().addColumns()));
+                    config.applyBatchSize(), config.applyAsyncCommit(), listener, new SchemaDrift(config.schema().addColumns()));
         } catch (SQLException | RuntimeException e) {
             connection.close();
             throw e;

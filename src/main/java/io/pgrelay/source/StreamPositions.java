@@ -11,7 +11,8 @@ import org.postgresql.replication.LogSequenceNumber;
  *   <li>{@link #upstreamEnd()}: written by the stream thread. The upstream's position when the
  *       stream had nothing more to read, after every message read before it was handed to the
  *       apply queue. Everything the upstream will send later commits after it.</li>
- *   <li>{@link #durable()}: written by the apply thread after each downstream commit. The only
+ *   <li>{@link #durable()}: written by the apply thread once a downstream commit is durable
+ *       (committed, and flushed when the downstream commits asynchronously). The only
  *       position ever acknowledged upstream as flushed (DESIGN.md invariant 3).</li>
  * </ul>
  */
