@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * {@code sync.initial=true} from a PostgreSQL root into empty downstream tables while the root
+ * {@code sync.initial=true} with {@code schema.create=true} from a PostgreSQL root into an empty
+ * downstream database (the tables are created, then copied) while the root
  * keeps writing: every table equal afterwards (the copy and the stream meet at the slot's
  * consistent point), sequences copied, a table holding rows refused unless sync.truncate.
  */
@@ -26,12 +27,14 @@ class InitialSyncIT {
     @Timeout(value = 6, unit = TimeUnit.MINUTES)
     void copiesEveryTableUnderTheSnapshotAndStreamsOnWithoutGapOrDouble() throws Exception {
         try (ReplicationPair pair = ReplicationPair.start("isync")) {
-            pair.schema(SyncScenario.schema());
+            // The downstream starts empty: no tables, no types. schema.create makes them from the root's catalog.
+            pair.upstream(SyncScenario.schema());
             pair.upstream(SyncScenario.publication());
             SyncScenario.fill(pair.upstream, BIG_ROWS);
             Properties config = pair.properties("isync", SyncScenario.PUBLICATION);
             config.setProperty("sync.initial", "true");
             config.setProperty("sync.parallel", "3");
+            config.setProperty("schema.create", "true");
 
             long copyStarted = System.nanoTime();
             try (SyncScenario.Workload workload = new SyncScenario.Workload(pair.upstream, 11);
