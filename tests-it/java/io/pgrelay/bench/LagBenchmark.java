@@ -1,0 +1,159 @@
+package io.pgrelay.bench;
+
+import io.pgrelay.it.PgCluster;
+import java.io.PrintStream;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Steady-state lag through two tiers, for pgrelay (R1 → R2) and native cascading: a TPC-B load at
+ * a fixed rate on the root, and a heartbeat row every 100 ms in a transaction of its own. The
+ * heartbeat's {@code inserted_at} is the root's clock at the insert; each downstream fills its own
+ * {@code applied_at} (a column replication does not carry) with its clock when the row arrives; all
+ * servers share one host, so one clock: lag = applied_at - inserted_at, read at each tier.
+ * (Commit timestamps, as ChainThroughputIT uses, do not work for native replication: its apply
+ * worker commits with the origin's commit time.)
+ */
+final class LagBenchmark {
+
+    private static final long HEARTBEAT_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long HEALTH_EVERY_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    /** One tier of one system; {@code reason} is set (and the figures are not) when it failed. */
+    record LagRow(String system, String tier, double p50, double p99, double max, int heartbeats, double achievedTps,
+                  int targetTps, String reason) {
+    }
+
+    private LagBenchmark() {
+    }
+
+    static List<LagRow> run(BenchOptions o, Tools tools, PgCluster root, PgCluster down1, PgCluster down2,
+                            java.nio.file.Path work, int rotation, PrintStream out) {
+        List<String> systems = new ArrayList<>(List.of("pgrelay", "native"));
+        java.util.Collections.rotate(systems, rotation);
+        List<LagRow> rows = new ArrayList<>();
+        for (String system : systems) {
+            Stage stage = new Stage(o, tools, root, down1, down2, Workload.W2, "lag_" + system, true,
+                    work.resolve("lag_" + system));
+            boolean pgrelay = system.equals("pgrelay");
+            if (pgrelay && tools.jar() == null) {
+                rows.add(failed("pgrelay chain", "target/pgrelay.jar is missing: run mvn package"));
+                continue;
+            }
+            TwoTierChain chain = pgrelay ? new PgrelayChain(stage) : new NativeChain(stage);
+            String name = pgrelay ? "pgrelay root -> R1 -> R2" : "native root -> d1 -> d2";
+            out.printf("LAG %s: %d tps for %d s ...%n", name, o.lagTps(), o.lagSeconds());
+            try {
+                rows.addAll(measure(stage, chain, name));
+            } catch (Exception | AssertionError e) {
+                out.println("  FAILED: " + e);
+                rows.add(failed(name, String.valueOf(e.getMessage())));
+            } finally {
+                chain.cleanup();
+                CatchUpConsumer.quietly("lag root database", () -> root.execute("postgres", "DROP DATABASE IF EXISTS "
+                        + stage.rootDb()));
+            }
+        }
+        return rows;
+    }
+
+    private static LagRow failed(String system, String reason) {
+        return new LagRow(system, "", 0, 0, 0, 0, 0, 0, reason);
+    }
+
+    private static List<LagRow> measure(Stage stage, TwoTierChain chain, String name) throws Exception {
+        PgCluster root = stage.root();
+        stage.createRoot();
+        chain.prepare();
+        chain.start();
+        awaitBoth(stage, chain, 1); // streaming at both tiers before the clock starts
+        long start = System.nanoTime();
+        long[] counts = load(stage, chain);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        awaitBoth(stage, chain, 2);
+        chain.stop();
+
+        int heartbeats = (int) counts[1];
+        double tps = counts[0] / seconds;
+        return List.of(row(name, "1", lags(chain.cluster(1), chain.database(1), heartbeats), tps, stage.options().lagTps()),
+                row(name, "2", lags(chain.cluster(2), chain.database(2), heartbeats), tps, stage.options().lagTps()));
+    }
+
+    /** Writes end marker {@code marker} on the root and waits until both tiers equal the root. */
+    private static void awaitBoth(Stage stage, TwoTierChain chain, int marker) throws Exception {
+        stage.root().execute(stage.rootDb(), "INSERT INTO " + Workload.END_TABLE + " VALUES (" + marker + ")");
+        String expected = Content.snapshot(stage.root(), stage.rootDb(), stage.tables());
+        long deadline = System.nanoTime() + stage.options().timeout().toNanos();
+        chain.awaitTier(1, stage, expected, marker, deadline);
+        chain.awaitTier(2, stage, expected, marker, deadline);
+    }
+
+    /** The paced load; returns {TPC-B transactions, heartbeats}. */
+    private static long[] load(Stage stage, TwoTierChain chain) throws Exception {
+        BenchOptions o = stage.options();
+        long transactions = 0;
+        int heartbeats = 0;
+        long start = System.nanoTime();
+        long end = start + TimeUnit.SECONDS.toNanos(o.lagSeconds());
+        long interval = TimeUnit.SECONDS.toNanos(1) / o.lagTps();
+        try (Tpcb.Client client = new Tpcb.Client(stage.root().connect(stage.rootDb()));
+             Connection c = stage.root().connect(stage.rootDb());
+             PreparedStatement heartbeat = c.prepareStatement("INSERT INTO " + Stage.HEARTBEAT_TABLE + " VALUES (?)")) {
+            long nextHeartbeat = start;
+            long nextTransaction = start;
+            long nextHealth = start;
+            while (true) {
+                long now = System.nanoTime();
+                if (now >= end) {
+                    break;
+                }
+                if (now >= nextHealth) {
+                    chain.requireHealthy();
+                    nextHealth += HEALTH_EVERY_NANOS;
+                }
+                if (now >= nextHeartbeat) {
+                    heartbeat.setInt(1, ++heartbeats);
+                    heartbeat.executeUpdate(); // autocommit: a transaction of its own
+                    nextHeartbeat += HEARTBEAT_EVERY_NANOS;
+                } else if (now >= nextTransaction) {
+                    client.transaction();
+                    transactions++;
+                    nextTransaction += interval;
+                } else {
+                    long sleep = Math.min(nextTransaction, nextHeartbeat) - now;
+                    TimeUnit.NANOSECONDS.sleep(Math.min(sleep, TimeUnit.MILLISECONDS.toNanos(5)));
+                }
+            }
+        }
+        return new long[] {transactions, heartbeats};
+    }
+
+    /** Lag in ms of each heartbeat at a tier, sorted; every heartbeat must have arrived. */
+    private static double[] lags(PgCluster cluster, String db, int heartbeats) throws SQLException {
+        double[] lags = cluster.query(db, "SELECT extract(epoch FROM applied_at - inserted_at) * 1000 FROM "
+                + Stage.HEARTBEAT_TABLE).stream().mapToDouble(row -> Double.parseDouble(row.get(0))).sorted().toArray();
+        if (lags.length != heartbeats) {
+            throw new IllegalStateException(cluster.name() + "/" + db + " has " + lags.length + " heartbeats, the root "
+                    + heartbeats);
+        }
+        return lags;
+    }
+
+    private static LagRow row(String system, String tier, double[] lags, double tps, int targetTps) {
+        if (lags.length == 0) {
+            throw new IllegalStateException("no heartbeats were written");
+        }
+        return new LagRow(system, tier, percentile(lags, 50), percentile(lags, 99), lags[lags.length - 1], lags.length,
+                tps, targetTps, null);
+    }
+
+    /** Nearest-rank percentile of sorted values. */
+    static double percentile(double[] sorted, double p) {
+        int rank = (int) Math.ceil(p / 100.0 * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+}
