@@ -110,13 +110,16 @@ public final class CatchUpBenchmark {
     private Report runParts(Path work) throws Exception {
         List<ResultRow> rows = new ArrayList<>();
         int rotation = 0;
-        for (Workload workload : Workload.values()) {
-            if (options.runs(workload.name())) {
-                rows.addAll(catchUp(workload, work, rotation++));
+        for (int repetition = 1; repetition <= options.repeat(); repetition++) {
+            String suffix = options.repeat() == 1 ? "" : " #" + repetition;
+            for (Workload workload : Workload.values()) {
+                if (options.runs(workload.name())) {
+                    rows.addAll(catchUp(workload, workload.name() + suffix, work, rotation++));
+                }
             }
-        }
-        if (options.runs("CHAIN")) {
-            rows.addAll(chain(work, rotation++));
+            if (options.runs("CHAIN")) {
+                rows.addAll(chain("CHAIN" + suffix, work, rotation++));
+            }
         }
         List<LagBenchmark.LagRow> lag = options.runs("LAG")
                 ? LagBenchmark.run(options, tools, root, down1, down2, work, rotation, out)
@@ -124,14 +127,13 @@ public final class CatchUpBenchmark {
         return new Report(rows, lag);
     }
 
-    private List<ResultRow> catchUp(Workload workload, Path work, int rotation) throws Exception {
-        String part = workload.name();
+    private List<ResultRow> catchUp(Workload workload, String part, Path work, int rotation) throws Exception {
         String unavailable = workload.unavailable(tools);
         if (unavailable != null) {
             return options.consumers().stream().map(k -> ResultRow.skipped(part, k.label(), unavailable)).toList();
         }
-        Stage stage = new Stage(options, tools, root, down1, down2, workload, part.toLowerCase(Locale.ROOT), false,
-                work.resolve(part));
+        String db = workload.name().toLowerCase(Locale.ROOT);
+        Stage stage = new Stage(options, tools, root, down1, down2, workload, db, false, work.resolve(db));
         List<ResultRow> rows = new ArrayList<>();
         List<Entry> entries = new ArrayList<>();
         for (ConsumerKind kind : options.consumers()) {
@@ -142,21 +144,22 @@ public final class CatchUpBenchmark {
                 entries.add(new Entry(consumer(kind, stage), baseline(kind)));
             }
         }
-        rows.addAll(measure(stage, workload.describe(options), entries, rotation));
+        rows.addAll(measure(stage, part, part + ": " + workload.describe(options), entries, rotation));
         return rows;
     }
 
-    private List<ResultRow> chain(Path work, int rotation) throws Exception {
+    private List<ResultRow> chain(String part, Path work, int rotation) throws Exception {
         Stage stage = new Stage(options, tools, root, down1, down2, Workload.W1, "chain", false, work.resolve("chain"));
         List<ResultRow> rows = new ArrayList<>();
         List<Entry> entries = new ArrayList<>();
         if (tools.jar() == null) {
-            rows.add(ResultRow.skipped("CHAIN", "pgrelay chain", "target/pgrelay.jar is missing: run mvn package"));
+            rows.add(ResultRow.skipped(part, "pgrelay chain", "target/pgrelay.jar is missing: run mvn package"));
         } else {
             entries.add(new Entry(new PgrelayChain(stage), ResultRow.Baseline.NONE));
         }
         entries.add(new Entry(new NativeChain(stage), ResultRow.Baseline.NATIVE_DEFAULTS));
-        rows.addAll(measure(stage, "CHAIN (2 tiers), " + Workload.W1.describe(options), entries, rotation));
+        String title = part + ": two tiers, backlog like W1: " + Workload.W1.describe(options);
+        rows.addAll(measure(stage, part, title, entries, rotation));
         return rows;
     }
 
@@ -167,8 +170,8 @@ public final class CatchUpBenchmark {
      * Prepares every consumer, writes the backlog once, then lets each consumer catch up alone, in
      * an order rotated by {@code rotation}; drops the root database at the end.
      */
-    private List<ResultRow> measure(Stage stage, String title, List<Entry> entries, int rotation) throws Exception {
-        String part = stage.rootDb().toUpperCase(Locale.ROOT);
+    private List<ResultRow> measure(Stage stage, String part, String title, List<Entry> entries, int rotation)
+            throws Exception {
         List<ResultRow> rows = new ArrayList<>();
         List<Entry> ready = new ArrayList<>();
         try {
@@ -188,7 +191,8 @@ public final class CatchUpBenchmark {
                 backlog = writeBacklog(stage);
             } catch (Exception | AssertionError e) {
                 for (Entry entry : ready) {
-                    rows.add(ResultRow.failed(part, entry.consumer().label(), "writing the backlog: " + e.getMessage()));
+                    String reason = "writing the backlog: " + e.getMessage();
+                    rows.add(ResultRow.failed(part, entry.consumer().label(), reason));
                     entry.consumer().cleanup();
                 }
                 return rows;
@@ -210,8 +214,8 @@ public final class CatchUpBenchmark {
         root.execute(stage.rootDb(), "INSERT INTO " + Workload.END_TABLE + " VALUES (1)");
         String endLsn = root.query(stage.rootDb(), "SELECT pg_current_wal_lsn()::text").get(0).get(0);
         String expected = Content.snapshot(root, stage.rootDb(), stage.tables());
-        out.printf(Locale.ROOT, "  written in %.1f s, ends at %s; root content: %s%n", (System.nanoTime() - start) / 1e9,
-                endLsn, expected);
+        out.printf(Locale.ROOT, "  written in %.1f s, ends at %s; root content: %s%n",
+                (System.nanoTime() - start) / 1e9, endLsn, expected);
         return new Backlog(expected, 1, endLsn, stage.workload().rows(options), stage.workload().transactions(options));
     }
 

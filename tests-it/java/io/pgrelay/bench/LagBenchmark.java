@@ -7,6 +7,9 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -22,6 +25,7 @@ final class LagBenchmark {
 
     private static final long HEARTBEAT_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final long HEALTH_EVERY_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final int LOAD_CLIENTS = 4;
 
     /** One tier of one system; {@code reason} is set (and the figures are not) when it failed. */
     record LagRow(String system, String tier, double p50, double p99, double max, int heartbeats, double achievedTps,
@@ -79,8 +83,9 @@ final class LagBenchmark {
 
         int heartbeats = (int) counts[1];
         double tps = counts[0] / seconds;
-        return List.of(row(name, "1", lags(chain.cluster(1), chain.database(1), heartbeats), tps, stage.options().lagTps()),
-                row(name, "2", lags(chain.cluster(2), chain.database(2), heartbeats), tps, stage.options().lagTps()));
+        int target = stage.options().lagTps();
+        return List.of(row(name, "1", lags(chain.cluster(1), chain.database(1), heartbeats), tps, target),
+                row(name, "2", lags(chain.cluster(2), chain.database(2), heartbeats), tps, target));
     }
 
     /** Writes end marker {@code marker} on the root and waits until both tiers equal the root. */
@@ -92,44 +97,78 @@ final class LagBenchmark {
         chain.awaitTier(2, stage, expected, marker, deadline);
     }
 
-    /** The paced load; returns {TPC-B transactions, heartbeats}. */
+    /**
+     * The paced load: {@value #LOAD_CLIENTS} TPC-B clients on threads of their own, each at an
+     * equal share of the rate (so one slow round trip does not cost the pace on a busy machine),
+     * and the heartbeats on this thread. Returns {TPC-B transactions, heartbeats}.
+     */
     private static long[] load(Stage stage, TwoTierChain chain) throws Exception {
         BenchOptions o = stage.options();
-        long transactions = 0;
-        int heartbeats = 0;
         long start = System.nanoTime();
         long end = start + TimeUnit.SECONDS.toNanos(o.lagSeconds());
-        long interval = TimeUnit.SECONDS.toNanos(1) / o.lagTps();
-        try (Tpcb.Client client = new Tpcb.Client(stage.root().connect(stage.rootDb()));
-             Connection c = stage.root().connect(stage.rootDb());
+        long interval = TimeUnit.SECONDS.toNanos(1) * LOAD_CLIENTS / o.lagTps();
+        ExecutorService clients = Executors.newFixedThreadPool(LOAD_CLIENTS);
+        try {
+            List<Future<Long>> counts = new ArrayList<>();
+            for (int i = 0; i < LOAD_CLIENTS; i++) {
+                long offset = i * interval / LOAD_CLIENTS;
+                int seed = i;
+                counts.add(clients.submit(() -> paced(stage, seed, start + offset, end, interval)));
+            }
+            int heartbeats = heartbeats(stage, chain, start, end, counts);
+            long transactions = 0;
+            for (Future<Long> count : counts) {
+                transactions += count.get();
+            }
+            return new long[] {transactions, heartbeats};
+        } finally {
+            clients.shutdownNow();
+            clients.awaitTermination(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /** One client's share of the load: a transaction every {@code interval} from {@code first}; returns its count. */
+    private static long paced(Stage stage, int seed, long first, long end, long interval) throws Exception {
+        long transactions = 0;
+        try (Tpcb.Client client = new Tpcb.Client(stage.root().connect(stage.rootDb()), seed)) {
+            for (long next = first; next < end; next += interval) {
+                long wait = next - System.nanoTime();
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                }
+                client.transaction();
+                transactions++;
+            }
+        }
+        return transactions;
+    }
+
+    /** A heartbeat every 100 ms in a transaction of its own; checks the chain and the clients meanwhile. */
+    private static int heartbeats(Stage stage, TwoTierChain chain, long start, long end, List<Future<Long>> clients)
+            throws Exception {
+        int heartbeats = 0;
+        long nextHealth = start;
+        try (Connection c = stage.root().connect(stage.rootDb());
              PreparedStatement heartbeat = c.prepareStatement("INSERT INTO " + Stage.HEARTBEAT_TABLE + " VALUES (?)")) {
-            long nextHeartbeat = start;
-            long nextTransaction = start;
-            long nextHealth = start;
-            while (true) {
-                long now = System.nanoTime();
-                if (now >= end) {
-                    break;
+            for (long next = start; next < end; next += HEARTBEAT_EVERY_NANOS) {
+                long wait = next - System.nanoTime();
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
                 }
-                if (now >= nextHealth) {
+                heartbeat.setInt(1, ++heartbeats);
+                heartbeat.executeUpdate(); // autocommit: a transaction of its own
+                if (System.nanoTime() >= nextHealth) {
                     chain.requireHealthy();
+                    for (Future<Long> client : clients) {
+                        if (client.isDone()) {
+                            client.get(); // a client that stopped early threw: rethrow it here
+                        }
+                    }
                     nextHealth += HEALTH_EVERY_NANOS;
-                }
-                if (now >= nextHeartbeat) {
-                    heartbeat.setInt(1, ++heartbeats);
-                    heartbeat.executeUpdate(); // autocommit: a transaction of its own
-                    nextHeartbeat += HEARTBEAT_EVERY_NANOS;
-                } else if (now >= nextTransaction) {
-                    client.transaction();
-                    transactions++;
-                    nextTransaction += interval;
-                } else {
-                    long sleep = Math.min(nextTransaction, nextHeartbeat) - now;
-                    TimeUnit.NANOSECONDS.sleep(Math.min(sleep, TimeUnit.MILLISECONDS.toNanos(5)));
                 }
             }
         }
-        return new long[] {transactions, heartbeats};
+        return heartbeats;
     }
 
     /** Lag in ms of each heartbeat at a tier, sorted; every heartbeat must have arrived. */

@@ -50,8 +50,8 @@ final class NativeSubscription implements CatchUpConsumer {
         long start = System.nanoTime();
         long deadline = start + stage.options().timeout().toNanos();
         stage.down1().execute(db, "ALTER SUBSCRIPTION s ENABLE");
-        long equal = Content.awaitEqual(stage.down1(), db, stage.tables(), backlog.expected(), backlog.marker(), deadline,
-                () -> requireNoApplyErrors(stage.down1(), db));
+        long equal = Content.awaitEqual(stage.down1(), db, stage.tables(), backlog.expected(), backlog.marker(),
+                deadline, () -> requireNoApplyErrors(stage.down1(), db));
         return Outcome.of((equal - start) / 1e9);
     }
 

@@ -42,8 +42,8 @@ final class PgrelayConsumer implements CatchUpConsumer {
         long deadline = start + stage.options().timeout().toNanos();
         relay = RelayProcess.start(slot, stage.work(), config);
         sampler = new HeapSampler(httpPort);
-        long equal = Content.awaitEqual(stage.down1(), db, stage.tables(), backlog.expected(), backlog.marker(), deadline,
-                () -> Pgrelay.requireAlive(relay));
+        long equal = Content.awaitEqual(stage.down1(), db, stage.tables(), backlog.expected(), backlog.marker(),
+                deadline, () -> Pgrelay.requireAlive(relay));
         Outcome.Memory memory = sampler.finish(relay.pid(), stage.tools().jcmd(), stage.work());
         Pgrelay.stop(relay);
         return new Outcome((equal - start) / 1e9, Double.NaN, memory);

@@ -32,12 +32,18 @@ final class ResultTable {
             if (!Double.isNaN(o.tier1Seconds())) {
                 seconds += String.format(Locale.ROOT, " (tier 1: %.2f)", o.tier1Seconds());
             }
-            out.printf(Locale.ROOT, "| %s | %s | %s | %,.0f | %,.0f | %s | %s | %s | %s |%n", row.part(), row.consumer(),
-                    seconds, row.rows() / o.seconds(), row.transactions() / o.seconds(),
-                    ratio(rows, row, ResultRow.Baseline.NATIVE_DEFAULTS), ratio(rows, row, ResultRow.Baseline.IN_BACKEND_DECODE),
+            out.printf(Locale.ROOT, "| %s | %s | %s | %,.0f | %s | %s | %s | %s | %s |%n", row.part(), row.consumer(),
+                    seconds, row.rows() / o.seconds(), rate(row.transactions() / o.seconds()),
+                    ratio(rows, row, ResultRow.Baseline.NATIVE_DEFAULTS),
+                    ratio(rows, row, ResultRow.Baseline.IN_BACKEND_DECODE),
                     o.memory() == null ? "" : String.format(Locale.ROOT, "%.0f", o.memory().heapMaxBytes() / MB),
                     allocation(o.memory(), row.rows()));
         }
+    }
+
+    /** Small rates (W3 is one transaction) with two decimals, others whole. */
+    private static String rate(double perSecond) {
+        return String.format(Locale.ROOT, perSecond < 10 ? "%.2f" : "%,.0f", perSecond);
     }
 
     /** This row's throughput divided by the baseline's in the same part, e.g. "0.45". */

@@ -41,10 +41,12 @@ final class Tpcb {
 
         private final Connection connection;
         private final Statement statement;
-        private final Random random = new Random(42);
+        private final Random random;
 
-        Client(Connection connection) throws SQLException {
+        /** @param seed different per client, so concurrent clients do not pick the same rows in step */
+        Client(Connection connection, long seed) throws SQLException {
             this.connection = connection;
+            this.random = new Random(seed);
             this.statement = connection.createStatement();
         }
 

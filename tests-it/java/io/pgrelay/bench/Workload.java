@@ -14,7 +14,7 @@ enum Workload {
     W1 {
         @Override
         String describe(BenchOptions o) {
-            return String.format(Locale.ROOT, "W1: %,d rows in %,d-row txns", o.rows(), o.rowsPerTxn());
+            return String.format(Locale.ROOT, "%,d rows in %,d-row txns", o.rows(), o.rowsPerTxn());
         }
 
         @Override
@@ -34,7 +34,7 @@ enum Workload {
     W2 {
         @Override
         String describe(BenchOptions o) {
-            return String.format(Locale.ROOT, "W2: pgbench TPC-B, %,d txns, %d clients", transactions(o), o.w2Clients());
+            return String.format(Locale.ROOT, "pgbench TPC-B, %,d txns, %d clients", transactions(o), o.w2Clients());
         }
 
         @Override
@@ -88,7 +88,7 @@ enum Workload {
     W3 {
         @Override
         String describe(BenchOptions o) {
-            return String.format(Locale.ROOT, "W3: one %,d-row txn", o.rows());
+            return String.format(Locale.ROOT, "one %,d-row txn", o.rows());
         }
 
         @Override
