@@ -21,14 +21,16 @@ import java.util.TreeMap;
  * @param rowsPerTxn   rows per transaction of W1
  * @param w2Txns       pgbench transactions of W2 (split over {@code w2Clients})
  * @param lagTps       steady load of the lag part, TPC-B transactions per second
- * @param lagSeconds   how long the steady load runs per system
+ * @param lagSeconds   how long the steady load runs per system, measured
+ * @param lagWarmUpSeconds how long the same load runs before, not measured
  * @param timeout      longest wait for one consumer to catch up; longer is FAILED
  * @param repeat       how often the catch-up parts (W1..W3, CHAIN) run, each time with a new
  *                     backlog and the next consumer first
  * @param pgrelayExtra extra pgrelay settings from {@code -Dbench.pgrelay.KEY=VALUE}
  */
 record BenchOptions(boolean quick, Set<String> parts, Set<ConsumerKind> consumers, int rows, int rowsPerTxn,
-                    int w2Txns, int w2Clients, int lagTps, int lagSeconds, Duration timeout, int repeat,
+                    int w2Txns, int w2Clients, int lagTps, int lagSeconds, int lagWarmUpSeconds, Duration timeout,
+                    int repeat,
                     Map<String, String> pgrelayExtra) {
 
     static final List<String> ALL_PARTS = List.of("W1", "W2", "W3", "CHAIN", "LAG");
@@ -66,6 +68,7 @@ record BenchOptions(boolean quick, Set<String> parts, Set<ConsumerKind> consumer
                 integer(p, "bench.w2.clients", 4),
                 integer(p, "bench.lag.tps", 300),
                 integer(p, "bench.lag.seconds", quick ? 5 : 20),
+                integer(p, "bench.lag.warmup", quick ? 2 : 10),
                 Duration.ofSeconds(integer(p, "bench.timeout", quick ? 120 : 600)),
                 integer(p, "bench.repeat", 1),
                 extra);
@@ -98,9 +101,10 @@ record BenchOptions(boolean quick, Set<String> parts, Set<ConsumerKind> consumer
     /** One line for the report header. */
     String describe() {
         return String.format(Locale.ROOT, "%s run: parts %s; consumers %s; W1/W3 %,d rows (W1 in %,d-row txns); "
-                        + "W2 %,d pgbench txns, %d clients; lag %d tps for %d s; timeout %d s; %d repetition(s)%s",
+                        + "W2 %,d pgbench txns, %d clients; lag %d tps for %d s after %d s warm-up; timeout %d s;"
+                        + " %d repetition(s)%s",
                 quick ? "quick" : "full", parts, consumers.stream().map(ConsumerKind::id).toList(), rows, rowsPerTxn,
-                w2Txns, w2Clients, lagTps, lagSeconds, timeout.toSeconds(), repeat,
+                w2Txns, w2Clients, lagTps, lagSeconds, lagWarmUpSeconds, timeout.toSeconds(), repeat,
                 pgrelayExtra.isEmpty() ? "" : "; pgrelay settings " + pgrelayExtra);
     }
 }

@@ -50,9 +50,10 @@ final class LagBenchmark {
             }
             TwoTierChain chain = pgrelay ? new PgrelayChain(stage) : new NativeChain(stage);
             String name = pgrelay ? "pgrelay root -> R1 -> R2" : "native root -> d1 -> d2";
-            out.printf("LAG %s: %d tps for %d s ...%n", name, o.lagTps(), o.lagSeconds());
+            out.printf("LAG %s: %d tps for %d s after %d s warm-up ...%n", name, o.lagTps(), o.lagSeconds(),
+                    o.lagWarmUpSeconds());
             try {
-                rows.addAll(measure(stage, chain, name));
+                rows.addAll(measure(stage, chain, name, out));
             } catch (Exception | AssertionError e) {
                 out.println("  FAILED: " + e);
                 rows.add(failed(name, String.valueOf(e.getMessage())));
@@ -69,23 +70,31 @@ final class LagBenchmark {
         return new LagRow(system, "", 0, 0, 0, 0, 0, 0, reason);
     }
 
-    private static List<LagRow> measure(Stage stage, TwoTierChain chain, String name) throws Exception {
+    private static List<LagRow> measure(Stage stage, TwoTierChain chain, String name, PrintStream out)
+            throws Exception {
         PgCluster root = stage.root();
         stage.createRoot();
         chain.prepare();
         chain.start();
-        awaitBoth(stage, chain, 1); // streaming at both tiers before the clock starts
+        awaitBoth(stage, chain, 1); // streaming at both tiers before the load starts
+        // Warm-up: the same load, not counted, so start-up effects (JIT, caches) are not "steady state".
+        int warmUpHeartbeats = (int) load(stage, chain, stage.options().lagWarmUpSeconds(), 0)[1];
         long start = System.nanoTime();
-        long[] counts = load(stage, chain);
+        long[] counts = load(stage, chain, stage.options().lagSeconds(), warmUpHeartbeats);
         double seconds = (System.nanoTime() - start) / 1e9;
         awaitBoth(stage, chain, 2);
         chain.stop();
 
         int heartbeats = (int) counts[1];
+        for (int tier = 1; tier <= 2; tier++) {
+            out.printf("  tier %d: lag in ms over the measured window (start, 1/4, 1/2, 3/4, end): %s%n", tier,
+                    trend(chain.cluster(tier), chain.database(tier), warmUpHeartbeats));
+        }
         double tps = counts[0] / seconds;
         int target = stage.options().lagTps();
-        return List.of(row(name, "1", lags(chain.cluster(1), chain.database(1), heartbeats), tps, target),
-                row(name, "2", lags(chain.cluster(2), chain.database(2), heartbeats), tps, target));
+        return List.of(
+                row(name, "1", lags(chain.cluster(1), chain.database(1), warmUpHeartbeats, heartbeats), tps, target),
+                row(name, "2", lags(chain.cluster(2), chain.database(2), warmUpHeartbeats, heartbeats), tps, target));
     }
 
     /** Writes end marker {@code marker} on the root and waits until both tiers equal the root. */
@@ -100,12 +109,13 @@ final class LagBenchmark {
     /**
      * The paced load: {@value #LOAD_CLIENTS} TPC-B clients on threads of their own, each at an
      * equal share of the rate (so one slow round trip does not cost the pace on a busy machine),
-     * and the heartbeats on this thread. Returns {TPC-B transactions, heartbeats}.
+     * and the heartbeats on this thread, numbered from {@code heartbeatsBefore + 1}. Returns
+     * {TPC-B transactions, heartbeats}.
      */
-    private static long[] load(Stage stage, TwoTierChain chain) throws Exception {
+    private static long[] load(Stage stage, TwoTierChain chain, int seconds, int heartbeatsBefore) throws Exception {
         BenchOptions o = stage.options();
         long start = System.nanoTime();
-        long end = start + TimeUnit.SECONDS.toNanos(o.lagSeconds());
+        long end = start + TimeUnit.SECONDS.toNanos(seconds);
         long interval = TimeUnit.SECONDS.toNanos(1) * LOAD_CLIENTS / o.lagTps();
         ExecutorService clients = Executors.newFixedThreadPool(LOAD_CLIENTS);
         try {
@@ -115,7 +125,7 @@ final class LagBenchmark {
                 int seed = i;
                 counts.add(clients.submit(() -> paced(stage, seed, start + offset, end, interval)));
             }
-            int heartbeats = heartbeats(stage, chain, start, end, counts);
+            int heartbeats = heartbeats(stage, chain, start, end, counts, heartbeatsBefore);
             long transactions = 0;
             for (Future<Long> count : counts) {
                 transactions += count.get();
@@ -144,8 +154,8 @@ final class LagBenchmark {
     }
 
     /** A heartbeat every 100 ms in a transaction of its own; checks the chain and the clients meanwhile. */
-    private static int heartbeats(Stage stage, TwoTierChain chain, long start, long end, List<Future<Long>> clients)
-            throws Exception {
+    private static int heartbeats(Stage stage, TwoTierChain chain, long start, long end, List<Future<Long>> clients,
+                                  int before) throws Exception {
         int heartbeats = 0;
         long nextHealth = start;
         try (Connection c = stage.root().connect(stage.rootDb());
@@ -155,7 +165,7 @@ final class LagBenchmark {
                 if (wait > 0) {
                     TimeUnit.NANOSECONDS.sleep(wait);
                 }
-                heartbeat.setInt(1, ++heartbeats);
+                heartbeat.setInt(1, before + ++heartbeats);
                 heartbeat.executeUpdate(); // autocommit: a transaction of its own
                 if (System.nanoTime() >= nextHealth) {
                     chain.requireHealthy();
@@ -171,15 +181,31 @@ final class LagBenchmark {
         return heartbeats;
     }
 
-    /** Lag in ms of each heartbeat at a tier, sorted; every heartbeat must have arrived. */
-    private static double[] lags(PgCluster cluster, String db, int heartbeats) throws SQLException {
+    /** Lag in ms of each heartbeat after the warm-up at a tier, sorted; every heartbeat must have arrived. */
+    private static double[] lags(PgCluster cluster, String db, int warmUp, int heartbeats) throws SQLException {
         double[] lags = cluster.query(db, "SELECT extract(epoch FROM applied_at - inserted_at) * 1000 FROM "
-                + Stage.HEARTBEAT_TABLE).stream().mapToDouble(row -> Double.parseDouble(row.get(0))).sorted().toArray();
+                + Stage.HEARTBEAT_TABLE + " WHERE id > " + warmUp).stream()
+                .mapToDouble(row -> Double.parseDouble(row.get(0))).sorted().toArray();
         if (lags.length != heartbeats) {
             throw new IllegalStateException(cluster.name() + "/" + db + " has " + lags.length + " heartbeats, the root "
                     + heartbeats);
         }
         return lags;
+    }
+
+    /** Lags in heartbeat order at five points of the window: a lag that grows shows a tier falling behind. */
+    private static List<Long> trend(PgCluster cluster, String db, int warmUp) throws SQLException {
+        List<Long> inOrder = cluster.query(db, "SELECT round(extract(epoch FROM applied_at - inserted_at) * 1000) FROM "
+                + Stage.HEARTBEAT_TABLE + " WHERE id > " + warmUp + " ORDER BY id").stream()
+                .map(row -> Math.round(Double.parseDouble(row.get(0)))).toList();
+        if (inOrder.isEmpty()) {
+            return List.of();
+        }
+        List<Long> points = new ArrayList<>();
+        for (int quarter = 0; quarter <= 4; quarter++) {
+            points.add(inOrder.get(Math.min(inOrder.size() - 1, quarter * (inOrder.size() - 1) / 4)));
+        }
+        return points;
     }
 
     private static LagRow row(String system, String tier, double[] lags, double tps, int targetTps) {

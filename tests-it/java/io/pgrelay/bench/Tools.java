@@ -1,6 +1,7 @@
 package io.pgrelay.bench;
 
 import io.pgrelay.it.ClientBinaries;
+import io.pgrelay.process.RelayProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -11,7 +12,8 @@ import java.nio.file.Path;
 record Tools(Path jar, Path pgbench, Path pgRecvlogical, Path jcmd, Path work) {
 
     static Tools find(Path work) {
-        Path jar = Path.of(System.getProperty("pgrelay.jar", "target/pgrelay.jar")).toAbsolutePath();
+        Path jar = Path.of(System.getProperty(RelayProcess.JAR_PROPERTY, "target/pgrelay.jar")).toAbsolutePath();
+        System.setProperty(RelayProcess.JAR_PROPERTY, jar.toString()); // where RelayProcess looks
         Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
         return new Tools(Files.isRegularFile(jar) ? jar : null, ClientBinaries.find("pgbench"),
                 ClientBinaries.find("pg_recvlogical"), Files.isExecutable(jcmd) ? jcmd : null, work);
