@@ -77,12 +77,14 @@ final class LagBenchmark {
         chain.prepare();
         chain.start();
         awaitBoth(stage, chain, 1); // streaming at both tiers before the load starts
-        // Warm-up: the same load, not counted, so start-up effects (JIT, caches) are not "steady state".
+        // Warm-up: the same load, not counted, then a pause until both tiers caught up, so the
+        // window starts from a warm (JIT-compiled, cached) chain with no backlog.
         int warmUpHeartbeats = (int) load(stage, chain, stage.options().lagWarmUpSeconds(), 0)[1];
+        awaitBoth(stage, chain, 2);
         long start = System.nanoTime();
         long[] counts = load(stage, chain, stage.options().lagSeconds(), warmUpHeartbeats);
         double seconds = (System.nanoTime() - start) / 1e9;
-        awaitBoth(stage, chain, 2);
+        awaitBoth(stage, chain, 3);
         chain.stop();
 
         int heartbeats = (int) counts[1];
