@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.pgrelay.it.ClientBinaries;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -13,12 +14,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -82,33 +81,8 @@ class PgRecvlogicalIT {
         }
     }
 
-    static Path findPgRecvlogical() throws IOException {
-        String path = System.getenv("PATH");
-        if (path != null) {
-            for (String dir : path.split(java.io.File.pathSeparator)) {
-                Path candidate = Path.of(dir, "pg_recvlogical");
-                if (!dir.isEmpty() && Files.isExecutable(candidate)) {
-                    return candidate;
-                }
-            }
-        }
-        Path base = Path.of("/usr/lib/postgresql");
-        if (Files.isDirectory(base)) {
-            try (Stream<Path> versions = Files.list(base)) {
-                return versions.map(v -> v.resolve("bin/pg_recvlogical")).filter(Files::isExecutable)
-                        .max(Comparator.comparing(p -> versionOf(p.getParent().getParent().getFileName().toString())))
-                        .orElse(null);
-            }
-        }
-        return null;
-    }
-
-    private static int versionOf(String name) {
-        try {
-            return Integer.parseInt(name);
-        } catch (NumberFormatException e) {
-            return 0;
-        }
+    static Path findPgRecvlogical() {
+        return ClientBinaries.find("pg_recvlogical");
     }
 
     record Result(int exitCode, String output) {}
