@@ -42,11 +42,7 @@ class ApplyRulesIT {
     }
 
     private static RelayRunner relay(String name, String... overrides) {
-        Properties properties = pair.properties(name, name);
-        for (int i = 0; i < overrides.length; i += 2) {
-            properties.setProperty(overrides[i], overrides[i + 1]);
-        }
-        RelayRunner relay = RelayRunner.start(pair.config(properties));
+        RelayRunner relay = starting(name, overrides);
         try {
             relay.awaitStreaming(START);
         } catch (InterruptedException e) {
@@ -54,6 +50,15 @@ class ApplyRulesIT {
             throw new AssertionError(e);
         }
         return relay;
+    }
+
+    /** A relay that may stop before it is seen streaming: one that meets a refused row at once. */
+    private static RelayRunner starting(String name, String... overrides) {
+        Properties properties = pair.properties(name, name);
+        for (int i = 0; i < overrides.length; i += 2) {
+            properties.setProperty(overrides[i], overrides[i + 1]);
+        }
+        return RelayRunner.start(pair.config(properties));
     }
 
     @Test
@@ -213,7 +218,7 @@ class ApplyRulesIT {
         pair.upstream("WITH log AS (INSERT INTO guarded_log VALUES (3, 'same transaction as the refused row')) "
                         + "INSERT INTO guarded VALUES (3, 3), (4, 500), (5, 5)",
                 "INSERT INTO guarded_log VALUES (4, 'after')");
-        try (RelayRunner relay = relay("guarded")) {
+        try (RelayRunner relay = starting("guarded")) {
             assertEquals(1, relay.awaitExit(CATCH_UP), "exit code 1 when the downstream refuses a row");
             String failure = relay.failure();
             assertNotNull(failure);
