@@ -17,7 +17,9 @@ import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.StringJoiner;
 import org.postgresql.core.BaseConnection;
@@ -57,6 +59,7 @@ public final class ChangeApplier implements AutoCloseable {
     private final Map<Integer, TargetTable> targets = new HashMap<>();
     private final StatementBatch batch;
     private final RelationCheck relationCheck;
+    private CopyFilter copyFilter = CopyFilter.NONE;
     private final boolean asyncCommit;
     private final UnflushedCommits unflushed = new UnflushedCommits();
 
@@ -105,6 +108,15 @@ public final class ChangeApplier implements AutoCloseable {
             }
             connection.commit();
         }
+    }
+
+    /**
+     * Skips, per table, the transactions a resumed initial copy already holds (see
+     * {@link CopyFilter}); set once, before the first message.
+     */
+    public ChangeApplier withCopyFilter(CopyFilter filter) {
+        this.copyFilter = filter;
+        return this;
     }
 
     /** Applies one message. Row changes may be sent to the downstream but are not committed. */
@@ -349,7 +361,7 @@ public final class ChangeApplier implements AutoCloseable {
 
     private void rowChange(int relationId, RowBuilder builder) throws SQLException {
         requireTransaction("row change");
-        if (skipping) {
+        if (skipping || copyFilter.inCopy(relation(relationId), transactionLsn)) {
             return;
         }
         TargetTable table = target(relationId);
@@ -366,8 +378,15 @@ public final class ChangeApplier implements AutoCloseable {
         }
         batch.flush();
         StringJoiner tables = new StringJoiner(", ");
+        List<Integer> truncated = new ArrayList<>();
         for (int relationId : truncate.relationIds()) {
-            tables.add(target(relationId).qualifiedName());
+            if (!copyFilter.inCopy(relation(relationId), transactionLsn)) {
+                tables.add(target(relationId).qualifiedName());
+                truncated.add(relationId);
+            }
+        }
+        if (truncated.isEmpty()) {
+            return; // every table's copy was read after this TRUNCATE
         }
         String sql = "TRUNCATE TABLE " + tables
                 + (truncate.restartIdentity() ? " RESTART IDENTITY" : "")
@@ -381,9 +400,18 @@ public final class ChangeApplier implements AutoCloseable {
             throw e;
         }
         groupChanges++;
-        for (int relationId : truncate.relationIds()) {
+        for (int relationId : truncated) {
             listener.rowApplied(relations.get(relationId), "truncate");
         }
+    }
+
+    private Relation relation(int relationId) {
+        Relation relation = relations.get(relationId);
+        if (relation == null) {
+            throw new IllegalStateException("change for relation id " + relationId
+                    + " before its Relation message: the upstream broke the pgoutput protocol");
+        }
+        return relation;
     }
 
     private TargetTable target(int relationId) throws SQLException {

@@ -4,6 +4,7 @@ import io.pgrelay.apply.ApplyException;
 import io.pgrelay.apply.ApplyListener;
 import io.pgrelay.apply.ApplyWorker;
 import io.pgrelay.apply.ChangeApplier;
+import io.pgrelay.apply.CopyFilter;
 import io.pgrelay.checkpoint.Checkpoint;
 import io.pgrelay.checkpoint.CheckpointStore;
 import io.pgrelay.config.RelayConfig;
@@ -18,6 +19,7 @@ import io.pgrelay.schema.UpstreamSchema;
 import io.pgrelay.source.ReceivedLog;
 import io.pgrelay.sync.InitialSync;
 import io.pgrelay.sync.RelayedTables;
+import io.pgrelay.sync.ResumedTables;
 import io.pgrelay.sync.SyncListener;
 import org.postgresql.replication.LogSequenceNumber;
 import io.pgrelay.source.StreamPositions;
@@ -155,8 +157,10 @@ final class RelaySession {
         try {
             store.ensureTable(connection);
             Checkpoint checkpoint = store.read(connection); // autocommit: the pool's default
+            CopyFilter filter = ResumedTables.filter(connection, config.relayName(), checkpoint);
             return new ChangeApplier(connection, store, checkpoint, config.conflictPolicy(),
-                    config.applyBatchSize(), config.applyAsyncCommit(), listener, new SchemaDrift(config.schema().addColumns()));
+                    config.applyBatchSize(), config.applyAsyncCommit(), listener, new SchemaDrift(config.schema().addColumns()))
+                    .withCopyFilter(filter);
         } catch (SQLException | RuntimeException e) {
             connection.close();
             throw e;

@@ -45,6 +45,47 @@ final class DownstreamTargets {
         }
     }
 
+    private static final String FOREIGN_KEYS = """
+            SELECT rn.nspname || '.' || r.relname, tn.nspname || '.' || t.relname
+              FROM pg_catalog.pg_constraint k
+              JOIN pg_catalog.pg_class r ON r.oid = k.conrelid JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace
+              JOIN pg_catalog.pg_class t ON t.oid = k.confrelid JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
+             WHERE k.contype = 'f'
+            """;
+
+    /**
+     * The tables a resumed copy copies again: those not {@code done}, plus every done table that
+     * references one of them by a downstream foreign key (directly or through others), since
+     * the one TRUNCATE that empties a referenced table must take its referencing tables along.
+     */
+    static List<SyncTable> toCopy(Connection downstream, List<SyncTable> tables, Set<String> done) throws SQLException {
+        Map<String, Set<String>> references = new HashMap<>();
+        try (PreparedStatement statement = downstream.prepareStatement(FOREIGN_KEYS);
+             ResultSet rs = statement.executeQuery()) {
+            while (rs.next()) {
+                references.computeIfAbsent(rs.getString(1), k -> new java.util.HashSet<>()).add(rs.getString(2));
+            }
+        }
+        Set<String> again = new java.util.HashSet<>();
+        for (SyncTable table : tables) {
+            if (!done.contains(table.label())) {
+                again.add(table.label());
+            }
+        }
+        boolean grew = true;
+        while (grew) {
+            grew = false;
+            for (SyncTable table : tables) {
+                Set<String> referenced = references.getOrDefault(table.label(), Set.of());
+                if (!again.contains(table.label()) && referenced.stream().anyMatch(again::contains)) {
+                    again.add(table.label());
+                    grew = true;
+                }
+            }
+        }
+        return tables.stream().filter(table -> again.contains(table.label())).toList();
+    }
+
     /**
      * Empties the tables that hold rows (an interrupted attempt's, or any with sync.truncate) in
      * one TRUNCATE, so foreign keys between them do not stand in the way; a table outside the

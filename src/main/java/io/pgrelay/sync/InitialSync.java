@@ -8,6 +8,7 @@ import io.pgrelay.schema.SchemaBootstrap;
 import io.pgrelay.schema.TableName;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -24,6 +25,7 @@ import java.util.function.BooleanSupplier;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.postgresql.PGProperty;
+import org.postgresql.replication.LogSequenceNumber;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,10 +37,20 @@ import org.slf4j.LoggerFactory;
  * checkpoint: every transaction committed before it is in the copy, every later one comes from
  * the slot, none twice (invariant 2 does the rest).
  *
- * <p>Interrupted, the copy starts over as a whole: the snapshot died with the process, so the
- * slot is dropped and made again, and the tables this relay filled are emptied and copied under
- * the new snapshot. That is safe because nothing was streamed yet: there is no checkpoint until
- * the last step.
+ * <p>Interrupted (a crash, {@code kill -9}), the copy resumes per table as native tablesync does
+ * when the slot made for it still exists at the consistent point X recorded in
+ * {@code pgrelay.sync_run} and some tables are done: those stay, and the others are emptied and
+ * copied under the snapshot of a temporary slot made now, at its consistent point Y (&gt; X),
+ * which each records as its sync LSN. The checkpoint is still X. For such a table T the copy
+ * holds exactly the transactions that committed before Y, so the apply skips T's changes in
+ * transactions whose commit LSN is below Y ({@code ResumedTables}, {@code CopyFilter}) and
+ * applies the later ones: each transaction reaches T once, from the copy or from the slot. The
+ * other tables hold exactly what committed before X, as in a copy that was never interrupted.
+ *
+ * <p>Otherwise (the slot is gone, nothing was done, below a parent relay, or a stop or failure,
+ * which drops the slot) the copy starts over as a whole: the slot is made again and every table
+ * this relay filled is emptied and copied under the new snapshot. Both are safe because nothing
+ * was streamed yet: there is no checkpoint until the last step.
  *
  * <p>Against a parent relay's feed, the parent exports a snapshot of its own downstream taken at
  * the new feed slot's start, and the copy reads that downstream ({@code sync.source.url}).
@@ -84,6 +96,8 @@ public final class InitialSync {
      */
     public boolean run(ReplicationConnector connector) throws SQLException, SyncException, InterruptedException {
         Set<String> ours;
+        Set<String> done = Set.of();
+        String interruptedAt = null;
         try (Connection down = downstream.getConnection()) {
             checkpoints.ensureTable(down);
             state.ensureTables(down);
@@ -94,70 +108,172 @@ public final class InitialSync {
                 return true;
             }
             if (state.run(down) == SyncState.Run.COPYING) {
-                log.warn("an earlier initial sync of relay {} was interrupted: starting it over under a new snapshot "
-                        + "(the tables it filled are emptied again)", config.relayName());
+                interruptedAt = state.consistentPoint(down);
+                done = state.doneTables(down);
             }
             ours = state.plannedTables(down);
             state.start(down);
         }
         try (Connection replication = connector.connect()) {
             Endpoint source = source(replication);
+            LogSequenceNumber resumeAt = resumable(replication, interruptedAt, done);
+            if (resumeAt != null) {
+                return resume(replication, source, resumeAt, ours, done);
+            }
+            if (interruptedAt != null || !ours.isEmpty()) {
+                log.warn("an earlier initial sync of relay {} was interrupted: starting it over under a new snapshot "
+                        + "(the tables it filled are emptied again)", config.relayName());
+            }
             if (SnapshotSlot.dropIfExists(replication, config.upstreamSlot())) {
                 log.warn("dropped upstream slot {}: nothing was streamed from it and its snapshot is gone",
                         config.upstreamSlot());
             }
-            SnapshotSlot slot = SnapshotSlot.create(replication, config.upstreamSlot());
+            SnapshotSlot slot = SnapshotSlot.create(replication, config.upstreamSlot(), false);
+            try (Connection down = downstream.getConnection()) {
+                state.slotCreated(down, slot.consistentPoint().asString());
+            } catch (SQLException | RuntimeException e) {
+                dropQuietly(replication, slot.name());
+                throw e;
+            }
             try {
-                return copy(slot, source, ours);
+                return copy(slot.consistentPoint(), slot, source, ours, Set.of());
             } catch (Stopped e) {
-                dropQuietly(replication, slot);
+                dropQuietly(replication, slot.name());
                 return false;
             } catch (SQLException | SyncException | RuntimeException e) {
-                dropQuietly(replication, slot);
+                dropQuietly(replication, slot.name());
                 throw e;
             }
         }
     }
 
     /**
-     * A slot from which nothing was streamed only holds WAL on the upstream: a failed copy drops
-     * it (a new attempt makes it again), so a relay stopped on an error does not fill the root's disk.
+     * The consistent point to resume at, or null (with the reason logged) when the interrupted
+     * copy must start over as a whole.
      */
-    private static void dropQuietly(Connection replication, SnapshotSlot slot) {
-        try {
-            SnapshotSlot.dropIfExists(replication, slot.name());
-            log.info("dropped upstream slot {} after the failed copy", slot.name());
-        } catch (SQLException e) {
-            log.warn("could not drop upstream slot {} after the failed copy ({}): drop it on the upstream if this "
-                    + "relay is not started again", slot.name(), e.getMessage());
+    private LogSequenceNumber resumable(Connection replication, String interruptedAt, Set<String> done)
+            throws SQLException {
+        if (interruptedAt == null) {
+            return null; // a first start, or the slot was never made
+        }
+        String why;
+        if (isChild()) {
+            why = "below a parent relay the copy always starts over";
+        } else if (done.isEmpty()) {
+            why = "no table was done yet";
+        } else if (!sameLsn(interruptedAt, slotPosition(replication))) {
+            why = "upstream slot " + config.upstreamSlot() + " is gone or no longer at its consistent point " + interruptedAt;
+        } else {
+            log.warn("an earlier initial sync of relay {} was interrupted: resuming it per table ({} table(s) done are "
+                    + "kept; slot {} is still at its consistent point {})", config.relayName(), done.size(),
+                    config.upstreamSlot(), interruptedAt);
+            return LogSequenceNumber.valueOf(interruptedAt);
+        }
+        log.info("initial sync of relay {} cannot resume per table: {}", config.relayName(), why);
+        return null;
+    }
+
+    private static boolean sameLsn(String expected, String actual) {
+        return actual != null && LogSequenceNumber.valueOf(expected).asLong() == LogSequenceNumber.valueOf(actual).asLong();
+    }
+
+    /** The confirmed position of this relay's upstream slot, or null when it does not exist. */
+    private String slotPosition(Connection replication) throws SQLException {
+        try (Statement statement = replication.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots"
+                     + " WHERE slot_name = '" + config.upstreamSlot().replace("'", "''") + "'")) {
+            return rs.next() ? rs.getString(1) : null;
         }
     }
 
-    private boolean copy(SnapshotSlot slot, Endpoint source, Set<String> ours)
+    /**
+     * Copies the tables that are not done under the snapshot of a temporary slot made now, keeps
+     * the done ones and finishes at the original slot's consistent point (see the class comment).
+     */
+    private boolean resume(Connection replication, Endpoint source, LogSequenceNumber consistentPoint,
+                           Set<String> ours, Set<String> done)
+            throws SQLException, SyncException, InterruptedException {
+        String name = temporarySlotName();
+        SnapshotSlot temporary = SnapshotSlot.create(replication, name, true);
+        try {
+            boolean finished = copy(consistentPoint, temporary, source, ours, done);
+            dropQuietly(replication, name);
+            return finished;
+        } catch (Stopped e) {
+            dropQuietly(replication, name);
+            dropQuietly(replication, config.upstreamSlot());
+            return false;
+        } catch (SQLException | SyncException | RuntimeException e) {
+            dropQuietly(replication, name);
+            dropQuietly(replication, config.upstreamSlot());
+            throw e;
+        }
+    }
+
+    /** A slot name of its own per attempt (at most 63 characters): an old attempt's may linger a moment. */
+    private String temporarySlotName() {
+        String base = config.upstreamSlot();
+        return base.substring(0, Math.min(base.length(), 40)) + "_resume_" + Long.toString(System.currentTimeMillis(), 36);
+    }
+
+    /**
+     * A slot from which nothing was streamed only holds WAL on the upstream: a failed copy drops
+     * it (a new attempt makes it again), so a relay stopped on an error does not fill the root's disk.
+     */
+    private static void dropQuietly(Connection replication, String slot) {
+        try {
+            if (SnapshotSlot.dropIfExists(replication, slot)) {
+                log.info("dropped upstream slot {}", slot);
+            }
+        } catch (SQLException e) {
+            log.warn("could not drop upstream slot {} after the copy ({}): drop it on the upstream if this "
+                    + "relay is not started again", slot, e.getMessage());
+        }
+    }
+
+    /**
+     * Copies the tables the source lists under {@code reading}'s snapshot, except those in
+     * {@code done} (kept from an interrupted attempt), then finishes with the checkpoint at
+     * {@code consistentPoint}.
+     */
+    private boolean copy(LogSequenceNumber consistentPoint, SnapshotSlot reading, Endpoint source, Set<String> ours,
+                         Set<String> done)
             throws SQLException, SyncException, InterruptedException, Stopped {
-        if (!SNAPSHOT_NAME.matcher(slot.snapshot()).matches()) {
+        if (!SNAPSHOT_NAME.matcher(reading.snapshot()).matches()) {
             throw new SQLException("the upstream exported a snapshot with an unexpected name", "08P01");
         }
         log.info("created upstream slot {} at consistent point {}; copying under snapshot {} from {}",
-                slot.name(), slot.consistentPoint().asString(), slot.snapshot(), source);
+                reading.name(), reading.consistentPoint().asString(), reading.snapshot(), source);
         long started = System.nanoTime();
-        List<SyncTable> tables = tables(source, slot.snapshot());
+        List<SyncTable> tables = tables(source, reading.snapshot());
         if (isChild() && config.schema().create()) {
-            createMissingTables(source, slot.snapshot(), tables);
+            createMissingTables(source, reading.snapshot(), tables);
         }
+        List<SyncTable> todo;
         try (Connection down = downstream.getConnection()) {
-            DownstreamTargets.check(down, tables, ours, config.sync().truncate());
-            state.plan(down, tables);
-            DownstreamTargets.empty(down, tables);
+            todo = done.isEmpty() ? tables : DownstreamTargets.toCopy(down, tables, done);
+            DownstreamTargets.check(down, todo, ours, config.sync().truncate());
+            if (done.isEmpty()) {
+                state.plan(down, tables);
+            } else {
+                state.replan(down, todo);
+            }
+            DownstreamTargets.empty(down, todo);
         }
         listener.syncPlanned(tables.stream().map(SyncTable::label).toList());
-        if (!copyAll(tables, source, slot.snapshot())) {
+        for (SyncTable table : tables) {
+            if (!todo.contains(table)) {
+                listener.syncTableDone(table.label());
+                log.info("kept table {}: copied by the interrupted attempt", table.label());
+            }
+        }
+        if (!copyAll(todo, source, reading.snapshot(), reading.consistentPoint().asString())) {
             log.info("initial sync stopped before it finished: the next start copies again");
             throw new Stopped();
         }
-        finish(tables, source, slot);
-        log.info("initial sync of {} tables done in {} s; streaming from {}", tables.size(),
-                (System.nanoTime() - started) / 1_000_000_000L, slot.consistentPoint().asString());
+        finish(tables, source, consistentPoint);
+        log.info("initial sync of {} tables ({} copied now) done in {} s; streaming from {}", tables.size(), todo.size(),
+                (System.nanoTime() - started) / 1_000_000_000L, consistentPoint.asString());
         return true;
     }
 
@@ -204,7 +320,7 @@ public final class InitialSync {
     }
 
     /** Copies every table, {@code sync.parallel} at once; false when stopped. The first failure wins. */
-    private boolean copyAll(List<SyncTable> tables, Endpoint source, String snapshot)
+    private boolean copyAll(List<SyncTable> tables, Endpoint source, String snapshot, String syncLsn)
             throws SQLException, SyncException, InterruptedException {
         AtomicReference<Exception> failure = new AtomicReference<>();
         BooleanSupplier abandon = () -> failure.get() != null || stopRequested.getAsBoolean();
@@ -216,7 +332,7 @@ public final class InitialSync {
                         return;
                     }
                     try {
-                        copyOne(table, source, snapshot, abandon);
+                        copyOne(table, source, snapshot, syncLsn, abandon);
                     } catch (TableCopy.Abandoned e) {
                         log.debug("copy of {} abandoned", table.label());
                     } catch (Exception e) {
@@ -244,12 +360,12 @@ public final class InitialSync {
         return !stopRequested.getAsBoolean();
     }
 
-    private void copyOne(SyncTable table, Endpoint source, String snapshot, BooleanSupplier abandon)
+    private void copyOne(SyncTable table, Endpoint source, String snapshot, String syncLsn, BooleanSupplier abandon)
             throws SQLException, SyncException, TableCopy.Abandoned {
         try (Connection reader = openUnderSnapshot(source, snapshot);
              Connection down = downstream.getConnection()) {
             boolean binary = DownstreamTargets.binaryFits(reader, down, table);
-            new TableCopy(table, binary, state, listener).run(reader, down, abandon);
+            new TableCopy(table, binary, state, listener, syncLsn).run(reader, down, abandon);
             reader.commit();
         }
     }
@@ -258,18 +374,18 @@ public final class InitialSync {
      * Copies the sequences and marks the sync done with the checkpoint at the consistent point,
      * in one downstream transaction: from then on the relay is an ordinary streaming relay.
      */
-    private void finish(List<SyncTable> tables, Endpoint source, SnapshotSlot slot) throws SQLException {
+    private void finish(List<SyncTable> tables, Endpoint source, LogSequenceNumber consistentPoint) throws SQLException {
         try (Connection reader = open(source);
              Connection down = downstream.getConnection()) {
             down.setAutoCommit(false);
             try {
                 int sequences = SequenceCopy.copy(reader, down, tables);
-                state.finish(down, slot.consistentPoint().asString());
+                state.finish(down, consistentPoint.asString());
                 state.recordRelayed(down, tables.stream().map(t -> new String[] {t.schema(), t.name()}).toList());
-                checkpoints.write(down, new Checkpoint(slot.consistentPoint(), null));
+                checkpoints.write(down, new Checkpoint(consistentPoint, null));
                 down.commit();
                 log.info("copied {} sequence value(s); checkpoint set to the consistent point {}", sequences,
-                        slot.consistentPoint().asString());
+                        consistentPoint.asString());
             } catch (SQLException | RuntimeException e) {
                 down.rollback();
                 throw e;

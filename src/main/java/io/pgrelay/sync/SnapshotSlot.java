@@ -21,10 +21,13 @@ record SnapshotSlot(String name, LogSequenceNumber consistentPoint, String snaps
 
     private static final String UNDEFINED_OBJECT = "42704";
 
-    /** Creates {@code name} on {@code replication} with an exported snapshot. */
-    static SnapshotSlot create(Connection replication, String name) throws SQLException, SyncException {
+    /**
+     * Creates {@code name} on {@code replication} with an exported snapshot; {@code temporary}:
+     * a slot that goes away with the connection (a resumed copy only needs its snapshot).
+     */
+    static SnapshotSlot create(Connection replication, String name, boolean temporary) throws SQLException, SyncException {
         boolean newSyntax = replication.unwrap(BaseConnection.class).haveMinimumServerVersion(ServerVersion.v15);
-        String command = "CREATE_REPLICATION_SLOT " + name + " LOGICAL pgoutput"
+        String command = "CREATE_REPLICATION_SLOT " + name + (temporary ? " TEMPORARY" : "") + " LOGICAL pgoutput"
                 + (newSyntax ? " (SNAPSHOT 'export')" : " EXPORT_SNAPSHOT");
         try (Statement statement = replication.createStatement();
              ResultSet rs = statement.executeQuery(command)) {

@@ -31,8 +31,11 @@ final class TableCopy {
     private final boolean binary;
     private final SyncState state;
     private final SyncListener listener;
+    private final String syncLsn;
 
-    TableCopy(SyncTable table, boolean binary, SyncState state, SyncListener listener) {
+    /** @param syncLsn the consistent point of the snapshot the source reads under */
+    TableCopy(SyncTable table, boolean binary, SyncState state, SyncListener listener, String syncLsn) {
+        this.syncLsn = syncLsn;
         this.table = table;
         this.binary = binary;
         this.state = state;
@@ -48,7 +51,7 @@ final class TableCopy {
             prepare(downstream);
             CopyProgress progress = new CopyProgress(table, listener, System.nanoTime());
             long rows = pipe(source, downstream, progress, abandon);
-            state.tableDone(downstream, table, rows, progress.bytes());
+            state.tableDone(downstream, table, rows, progress.bytes(), syncLsn);
             downstream.commit();
             listener.syncTableDone(table.label());
             String line = progress.done(rows, System.nanoTime()) + (binary ? ", binary" : ", text");
