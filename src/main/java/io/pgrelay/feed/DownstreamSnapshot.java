@@ -1,8 +1,10 @@
 package io.pgrelay.feed;
 
+import io.pgrelay.apply.CopyFilter;
 import io.pgrelay.checkpoint.Checkpoint;
 import io.pgrelay.checkpoint.CheckpointStore;
 import io.pgrelay.config.RelayConfig;
+import io.pgrelay.sync.ResumedTables;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -31,8 +33,10 @@ final class DownstreamSnapshot implements AutoCloseable {
     private final Connection connection;
     private final String name;
     private final Checkpoint checkpoint;
+    private final boolean copiesAhead;
 
-    private DownstreamSnapshot(Connection connection, String name, Checkpoint checkpoint) {
+    private DownstreamSnapshot(Connection connection, String name, Checkpoint checkpoint, boolean copiesAhead) {
+        this.copiesAhead = copiesAhead;
         this.connection = connection;
         this.name = name;
         this.checkpoint = checkpoint;
@@ -63,7 +67,10 @@ final class DownstreamSnapshot implements AutoCloseable {
             }
             // Read in the same transaction, hence the same snapshot, as the rows the child copies.
             Checkpoint checkpoint = new CheckpointStore(config.relayName(), config.upstreamSlot()).read(connection);
-            return new DownstreamSnapshot(connection, name, checkpoint);
+            // A resumed initial copy holds some tables at a later position than the checkpoint
+            // until apply passes it: such a snapshot is not the state at the checkpoint.
+            boolean copiesAhead = ResumedTables.filter(connection, config.relayName(), checkpoint) != CopyFilter.NONE;
+            return new DownstreamSnapshot(connection, name, checkpoint, copiesAhead);
         } catch (SQLException | RuntimeException e) {
             connection.close();
             throw e;
@@ -76,6 +83,11 @@ final class DownstreamSnapshot implements AutoCloseable {
 
     Checkpoint checkpoint() {
         return checkpoint;
+    }
+
+    /** True while tables of a resumed initial copy are ahead of the checkpoint (see ResumedTables). */
+    boolean copiesAhead() {
+        return copiesAhead;
     }
 
     @Override

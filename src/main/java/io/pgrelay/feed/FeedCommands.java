@@ -153,6 +153,11 @@ final class FeedCommands {
             throw new CommandError("57P03", "the relay has applied nothing to its downstream yet, so there is no "
                     + "snapshot to copy from: try again once it streams");
         }
+        if (snapshot.copiesAhead()) {
+            snapshot.close();
+            throw new CommandError("57P03", "the relay's resumed initial copy holds tables ahead of its checkpoint "
+                    + "until it has applied past them: try again shortly");
+        }
         return snapshot;
     }
 
