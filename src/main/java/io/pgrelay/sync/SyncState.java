@@ -124,17 +124,7 @@ final class SyncState {
 
     /** The tables ({@code schema.table}) an interrupted attempt committed completely. */
     Set<String> doneTables(Connection connection) throws SQLException {
-        Set<String> done = new HashSet<>();
-        try (PreparedStatement statement = connection.prepareStatement(
-                "SELECT schema_name, table_name FROM pgrelay.sync_table WHERE relay_name = ? AND state = 'done'")) {
-            statement.setString(1, relayName);
-            try (ResultSet rs = statement.executeQuery()) {
-                while (rs.next()) {
-                    done.add(rs.getString(1) + "." + rs.getString(2));
-                }
-            }
-        }
-        return done;
+        return tables(connection, " AND state = 'done'");
     }
 
     /**
@@ -194,17 +184,21 @@ final class SyncState {
 
     /** The tables an earlier, interrupted attempt planned: this relay filled them, it may empty them. */
     Set<String> plannedTables(Connection connection) throws SQLException {
-        Set<String> planned = new HashSet<>();
+        return tables(connection, "");
+    }
+
+    private Set<String> tables(Connection connection, String condition) throws SQLException {
+        Set<String> tables = new HashSet<>();
         try (PreparedStatement statement = connection.prepareStatement(
-                "SELECT schema_name, table_name FROM pgrelay.sync_table WHERE relay_name = ?")) {
+                "SELECT schema_name, table_name FROM pgrelay.sync_table WHERE relay_name = ?" + condition)) {
             statement.setString(1, relayName);
             try (ResultSet rs = statement.executeQuery()) {
                 while (rs.next()) {
-                    planned.add(rs.getString(1) + "." + rs.getString(2));
+                    tables.add(rs.getString(1) + "." + rs.getString(2));
                 }
             }
         }
-        return planned;
+        return tables;
     }
 
     /** Replaces the plan with {@code tables}, all pending; commits on its own. */
