@@ -132,33 +132,7 @@ final class SyncState {
      * row goes, {@code todo} is pending again. Commits on its own.
      */
     void replan(Connection connection, List<SyncTable> todo) throws SQLException {
-        connection.setAutoCommit(false);
-        try {
-            try (PreparedStatement delete = connection.prepareStatement(
-                    "DELETE FROM pgrelay.sync_table WHERE relay_name = ? AND state <> 'done'")) {
-                delete.setString(1, relayName);
-                delete.executeUpdate();
-            }
-            try (PreparedStatement upsert = connection.prepareStatement("""
-                    INSERT INTO pgrelay.sync_table (relay_name, schema_name, table_name, state) VALUES (?, ?, ?, 'pending')
-                    ON CONFLICT (relay_name, schema_name, table_name) DO UPDATE
-                       SET state = 'pending', rows_copied = 0, bytes_copied = 0, sync_lsn = NULL, updated_at = now()
-                    """)) {
-                for (SyncTable table : todo) {
-                    upsert.setString(1, relayName);
-                    upsert.setString(2, table.schema());
-                    upsert.setString(3, table.name());
-                    upsert.addBatch();
-                }
-                upsert.executeBatch();
-            }
-            connection.commit();
-        } catch (SQLException | RuntimeException e) {
-            connection.rollback();
-            throw e;
-        } finally {
-            connection.setAutoCommit(true);
-        }
+        replacePlan(connection, " AND state <> 'done'", todo);
     }
 
     Run run(Connection connection) throws SQLException {
@@ -203,21 +177,30 @@ final class SyncState {
 
     /** Replaces the plan with {@code tables}, all pending; commits on its own. */
     void plan(Connection connection, List<SyncTable> tables) throws SQLException {
+        replacePlan(connection, "", tables);
+    }
+
+    /** Deletes this relay's plan rows that match {@code condition}, then makes {@code pending} pending. */
+    private void replacePlan(Connection connection, String condition, List<SyncTable> pending) throws SQLException {
         connection.setAutoCommit(false);
         try {
-            try (PreparedStatement delete = connection.prepareStatement("DELETE FROM pgrelay.sync_table WHERE relay_name = ?")) {
+            try (PreparedStatement delete = connection.prepareStatement(
+                    "DELETE FROM pgrelay.sync_table WHERE relay_name = ?" + condition)) {
                 delete.setString(1, relayName);
                 delete.executeUpdate();
             }
-            try (PreparedStatement insert = connection.prepareStatement(
-                    "INSERT INTO pgrelay.sync_table (relay_name, schema_name, table_name, state) VALUES (?, ?, ?, 'pending')")) {
-                for (SyncTable table : tables) {
-                    insert.setString(1, relayName);
-                    insert.setString(2, table.schema());
-                    insert.setString(3, table.name());
-                    insert.addBatch();
+            try (PreparedStatement upsert = connection.prepareStatement("""
+                    INSERT INTO pgrelay.sync_table (relay_name, schema_name, table_name, state) VALUES (?, ?, ?, 'pending')
+                    ON CONFLICT (relay_name, schema_name, table_name) DO UPDATE
+                       SET state = 'pending', rows_copied = 0, bytes_copied = 0, sync_lsn = NULL, updated_at = now()
+                    """)) {
+                for (SyncTable table : pending) {
+                    upsert.setString(1, relayName);
+                    upsert.setString(2, table.schema());
+                    upsert.setString(3, table.name());
+                    upsert.addBatch();
                 }
-                insert.executeBatch();
+                upsert.executeBatch();
             }
             connection.commit();
         } catch (SQLException | RuntimeException e) {
