@@ -45,6 +45,7 @@ final class ConfigDescription {
         e.put(ConfigKeys.APPLY_BATCH_SIZE.name(), Integer.toString(c.applyBatchSize()));
         e.put(ConfigKeys.APPLY_GROUP_CHANGES.name(), Integer.toString(c.applyGroupChanges()));
         e.put(ConfigKeys.APPLY_ASYNC_COMMIT.name(), Boolean.toString(c.applyAsyncCommit()));
+        e.put(ConfigKeys.APPLY_WORKERS.name(), Integer.toString(c.applyWorkers()));
         e.put(ConfigKeys.SYNC_INITIAL.name(), Boolean.toString(c.syncInitial()));
         RelayConfig.Sync sync = c.sync();
         e.put(ConfigKeys.SYNC_PARALLEL.name(), text(sync == null ? null : sync.parallel()));

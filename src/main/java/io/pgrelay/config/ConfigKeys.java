@@ -62,6 +62,8 @@ public final class ConfigKeys {
             "most changes grouped in one downstream transaction; an upstream transaction is never split");
     public static final KeySpec APPLY_ASYNC_COMMIT = optional("apply.async-commit", KeyType.BOOLEAN, "true",
             "commit downstream with synchronous_commit=off; the upstream is still acknowledged only what the downstream has flushed");
+    public static final KeySpec APPLY_WORKERS = integer("apply.workers", 0, 0, 32,
+            "downstream connections that apply transactions of disjoint keys at once, committing in upstream order; 1 = serial, 0 = auto (half the relay's cores, at most 4 and at most downstream.pool-size - 1)");
 
     public static final KeySpec SYNC_INITIAL = optional("sync.initial", KeyType.BOOLEAN, "false",
             "copy the published tables' existing rows before streaming (see Initial sync); the downstream tables must exist, or set schema.create=true");
@@ -123,7 +125,7 @@ public final class ConfigKeys {
             UPSTREAM_URL, UPSTREAM_USER, UPSTREAM_PASSWORD, UPSTREAM_SLOT, UPSTREAM_PUBLICATIONS,
             UPSTREAM_PROTO_VERSION, UPSTREAM_STATUS_INTERVAL, UPSTREAM_TIMEOUT,
             DOWNSTREAM_URL, DOWNSTREAM_USER, DOWNSTREAM_PASSWORD, DOWNSTREAM_POOL_SIZE, DOWNSTREAM_TIMEOUT,
-            APPLY_CONFLICT, APPLY_BATCH_SIZE, APPLY_GROUP_CHANGES, APPLY_ASYNC_COMMIT,
+            APPLY_CONFLICT, APPLY_BATCH_SIZE, APPLY_GROUP_CHANGES, APPLY_ASYNC_COMMIT, APPLY_WORKERS,
             SYNC_INITIAL, SYNC_PARALLEL, SYNC_TRUNCATE, SYNC_SOURCE_URL, SYNC_SOURCE_USER, SYNC_SOURCE_PASSWORD,
             FEED_LISTEN, FEED_USER, FEED_PASSWORD, FEED_AUTH, FEED_TLS_CERT, FEED_TLS_KEY,
             FEED_MAX_RETAINED_BYTES, FEED_MAX_CONNECTIONS, FEED_TIMEOUT,

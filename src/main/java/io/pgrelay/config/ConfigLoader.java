@@ -130,6 +130,7 @@ public final class ConfigLoader {
         Integer batchSize = values.integer(APPLY_BATCH_SIZE);
         Integer groupChanges = values.integer(APPLY_GROUP_CHANGES);
         Boolean asyncCommit = values.bool(ConfigKeys.APPLY_ASYNC_COMMIT);
+        Integer workers = applyWorkers(values, poolSize, problems);
         Boolean syncInitial = values.bool(SYNC_INITIAL);
         RelayConfig.Sync sync = sync(values, upstream, poolSize, problems);
         RelayConfig.Feed feed = feed(values, problems);
@@ -150,7 +151,7 @@ public final class ConfigLoader {
         RelayConfig config = new RelayConfig(
                 explicitName != null ? explicitName : slot,
                 upstream, slot, publications, protoVersion, statusInterval,
-                downstream, poolSize, conflict, batchSize, groupChanges, asyncCommit, syncInitial, sync,
+                downstream, poolSize, conflict, batchSize, groupChanges, asyncCommit, workers, syncInitial, sync,
                 feed, dataDir, httpListen, heartbeatEnabled, heartbeatInterval,
                 initialBackoff, maxBackoff, shutdownTimeout, upstreamTimeout, downstreamTimeout,
                 new RelayConfig.Schema(schemaCreate, schemaAddColumns));
@@ -170,6 +171,29 @@ public final class ConfigLoader {
         }
         JdbcUrls.Split split = JdbcUrls.splitPassword(url);
         return new Endpoint(split.url(), user, password.isEmpty() ? split.password() : password);
+    }
+
+    /**
+     * {@code apply.workers}: 0 picks half the relay's cores (a proxy for the downstream's, which
+     * the relay cannot see), at most 4; each worker holds a pool connection and one more reads
+     * the catalog and the flush position, so an explicit count must fit the pool.
+     */
+    private static Integer applyWorkers(ValueReader values, Integer poolSize, Problems problems) {
+        Integer asked = values.integer(ConfigKeys.APPLY_WORKERS);
+        if (asked == null || poolSize == null) {
+            return null;
+        }
+        if (asked == 0) {
+            int half = Runtime.getRuntime().availableProcessors() / 2;
+            return Math.max(1, Math.min(Math.min(4, half), poolSize - 1));
+        }
+        if (asked > 1 && asked + 1 > poolSize) {
+            problems.add(ConfigKeys.APPLY_WORKERS.name() + "=" + asked + " needs " + (asked + 1)
+                    + " downstream connections: set " + DOWNSTREAM_POOL_SIZE.name() + "=" + (asked + 1)
+                    + " or more (it is " + poolSize + ")");
+            return null;
+        }
+        return asked;
     }
 
     /** Versions 2..4 exist in PostgreSQL but pgrelay decodes only 1 so far: say so, not "out of range". */

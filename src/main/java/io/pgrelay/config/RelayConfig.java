@@ -23,6 +23,7 @@ public record RelayConfig(
         int applyBatchSize,
         int applyGroupChanges,
         boolean applyAsyncCommit,
+        int applyWorkers,
         boolean syncInitial,
         Sync sync,
         Feed feed,
