@@ -71,6 +71,8 @@ public final class ChangeApplier implements AutoCloseable {
     private boolean skipping;
     /** True once this session locked and checked the checkpoint row (CheckpointStore#fence). */
     private boolean fenced;
+    /** False on a parallel lane, whose dispatcher tracks the flush position for all lanes. */
+    private boolean tracksFlush = true;
     private long transactionLsn;
     private long groupStarted;
 
@@ -141,6 +143,17 @@ public final class ChangeApplier implements AutoCloseable {
         // Origin: informational, pgrelay applies every origin it is sent.
         // Type: values are bound as text; only the relation check needs the names.
         // LogicalMessage: no built-in meaning yet; heartbeats will use these.
+    }
+
+    /**
+     * Makes this applier one lane of parallel apply ({@link ParallelApplyWorker}): the dispatcher
+     * has fenced the checkpoint row already, and tracks the downstream's flush position itself,
+     * once for all lanes, so commits here neither fence nor read WAL positions.
+     */
+    ChangeApplier forParallelLane() {
+        this.fenced = true;
+        this.tracksFlush = false;
+        return this;
     }
 
     /** True between an upstream Begin and its Commit. */
@@ -223,7 +236,7 @@ public final class ChangeApplier implements AutoCloseable {
 
     /** After a commit: synchronous, it is durable; asynchronous, it waits for the downstream flush. */
     private Checkpoint committed(Checkpoint checkpoint) throws SQLException {
-        if (!asyncCommit) {
+        if (!asyncCommit || !tracksFlush) {
             acknowledgeable = checkpoint;
             return acknowledgeable;
         }
@@ -287,7 +300,7 @@ public final class ChangeApplier implements AutoCloseable {
         groupChanges = 0;
         inTransaction = false;
         skipping = false;
-        fenced = false;
+        fenced = !tracksFlush; // a lane stays fenced: the dispatcher's fence covers the session
         connection.rollback();
     }
 

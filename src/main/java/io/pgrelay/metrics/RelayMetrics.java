@@ -38,8 +38,12 @@ public class RelayMetrics implements RelayListener {
     private static final int MAX_CACHED_RELATIONS = 10_000;
 
     private final MeterRegistry registry;
-    /** Apply-thread only (see {@link #rowApplied}); sessions hand it over through thread start and join. */
-    private final Map<Relation, Map<String, Counter>> rowCounters = new IdentityHashMap<>();
+    /**
+     * Per applying thread (the apply thread, or each lane of parallel apply), so a row costs no
+     * lock (see {@link #rowApplied}).
+     */
+    private final ThreadLocal<Map<Relation, Map<String, Counter>>> rowCounters =
+            ThreadLocal.withInitial(IdentityHashMap::new);
     private final Map<String, Counter> errors = new ConcurrentHashMap<>();
     private final Counter transactions;
     private final Counter skipped;
@@ -158,16 +162,17 @@ public class RelayMetrics implements RelayListener {
     }
 
     /**
-     * Called per row on the apply thread, and only there: the per-relation cache is looked up by
+     * Called per row on an applying thread, each with its own cache, looked up by
      * identity (the applier reuses one Relation per table and session) so a row costs no string
      * building. Counters themselves are shared across sessions through the registry.
      */
     @Override
     public void rowApplied(Relation relation, String operation) {
-        if (rowCounters.size() > MAX_CACHED_RELATIONS && !rowCounters.containsKey(relation)) {
-            rowCounters.clear(); // every session brings new Relation objects: do not keep old ones forever
+        Map<Relation, Map<String, Counter>> cache = rowCounters.get();
+        if (cache.size() > MAX_CACHED_RELATIONS && !cache.containsKey(relation)) {
+            cache.clear(); // every session brings new Relation objects: do not keep old ones forever
         }
-        Map<String, Counter> byOperation = rowCounters.computeIfAbsent(relation, r -> new IdentityHashMap<>());
+        Map<String, Counter> byOperation = cache.computeIfAbsent(relation, r -> new IdentityHashMap<>());
         Counter counter = byOperation.get(operation);
         if (counter == null) {
             String table = relation == null ? "unknown" : relation.qualifiedName();

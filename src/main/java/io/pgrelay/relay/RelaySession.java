@@ -5,6 +5,8 @@ import io.pgrelay.apply.ApplyListener;
 import io.pgrelay.apply.ApplyWorker;
 import io.pgrelay.apply.ChangeApplier;
 import io.pgrelay.apply.CopyFilter;
+import io.pgrelay.apply.DownstreamConstraints;
+import io.pgrelay.apply.ParallelApplyWorker;
 import io.pgrelay.checkpoint.Checkpoint;
 import io.pgrelay.checkpoint.CheckpointStore;
 import io.pgrelay.config.RelayConfig;
@@ -28,6 +30,8 @@ import io.pgrelay.source.UpstreamConnector;
 import io.pgrelay.source.UpstreamLiveness;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.atomic.AtomicReference;
@@ -91,7 +95,8 @@ final class RelaySession {
         }
         CheckpointStore store = new CheckpointStore(config.relayName(), config.upstreamSlot());
         ChangeApplier applier = onDownstream(() -> openApplier(store));
-        try (ChangeApplier owned = applier) {
+        try (ChangeApplier owned = applier;
+             ParallelApplyWorker parallel = config.applyWorkers() > 1 ? openParallel(applier, store) : null) {
             Checkpoint checkpoint = applier.durable();
             StreamPositions positions = new StreamPositions(checkpoint);
             this.positions = positions;
@@ -111,7 +116,7 @@ final class RelaySession {
                 log.info("streaming slot {} from {} at {} (checkpoint {})", config.upstreamSlot(), config.upstream(),
                         start.asLong() == 0 ? "the slot's confirmed position" : start.asString(),
                         checkpoint.isNone() ? "none" : checkpoint.endLsn().asString());
-                runThreads(stream, applier, positions, receivedLog, connector.liveness());
+                runThreads(stream, applier, parallel, positions, receivedLog, connector.liveness());
             } catch (SQLException e) {
                 log.debug("closing the upstream connection failed: {}", e.getMessage());
             }
@@ -167,6 +172,43 @@ final class RelaySession {
         }
     }
 
+    /**
+     * apply.workers > 1: {@code first} becomes lane 1, the others open like it (same checkpoint),
+     * and one more connection fences the checkpoint and tracks the flush position.
+     */
+    private ParallelApplyWorker openParallel(ChangeApplier first, CheckpointStore store) throws SessionFailure {
+        List<ChangeApplier> lanes = new ArrayList<>(List.of(first));
+        try {
+            return onDownstream(() -> {
+                for (int i = 1; i < config.applyWorkers(); i++) {
+                    ChangeApplier lane = openApplier(store);
+                    lanes.add(lane);
+                    if (!lane.durable().equals(first.durable())) {
+                        throw new SQLException("the checkpoint moved while parallel apply lanes opened", "40001");
+                    }
+                }
+                Connection control = downstream.getConnection();
+                try {
+                    return new ParallelApplyWorker(lanes, control, store, DownstreamConstraints.read(control), listener,
+                            config.applyAsyncCommit(), config.applyBatchSize(), config.applyGroupChanges(),
+                            config.statusInterval(), config.shutdownTimeout().dividedBy(2));
+                } catch (SQLException | RuntimeException e) {
+                    control.close();
+                    throw e;
+                }
+            });
+        } catch (SessionFailure e) {
+            for (ChangeApplier lane : lanes.subList(1, lanes.size())) {
+                try {
+                    lane.close();
+                } catch (SQLException closing) {
+                    log.debug("closing a parallel apply lane failed: {}", closing.getMessage());
+                }
+            }
+            throw e;
+        }
+    }
+
     /** schema.create: before streaming, create what the downstream lacks (nothing, once it has it all). */
     private void bootstrapSchema() throws SessionFailure {
         if (!config.schema().create()) {
@@ -182,8 +224,9 @@ final class RelaySession {
         }
     }
 
-    private void runThreads(PGReplicationStream stream, ChangeApplier applier, StreamPositions positions,
-                            ReceivedLog receivedLog, UpstreamLiveness liveness) throws InterruptedException {
+    private void runThreads(PGReplicationStream stream, ChangeApplier applier, ParallelApplyWorker parallel,
+                            StreamPositions positions, ReceivedLog receivedLog, UpstreamLiveness liveness)
+            throws InterruptedException {
         BlockingQueue<PgOutputMessage> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
         StreamReader reader = new StreamReader(stream, new PgOutputDecoder(), queue, positions, receivedLog,
                 config.statusInterval().toNanos(), liveness);
@@ -200,12 +243,17 @@ final class RelaySession {
         });
         Thread applyThread = thread("pgrelay-apply", Side.DOWNSTREAM, () -> {
             try {
-                worker.run(() -> stopRequested.getAsBoolean() || failure.get() != null, () -> !streamDone);
+                BooleanSupplier stop = () -> stopRequested.getAsBoolean() || failure.get() != null;
+                if (parallel != null) {
+                    parallel.run(queue, positions, stop, () -> !streamDone);
+                } else {
+                    worker.run(stop, () -> !streamDone);
+                }
             } catch (ApplyException e) {
                 throw e;
             } catch (Exception | AssertionError e) {
-                throw applier.isConnectionValid() ? e : new SQLException("downstream connection lost: " + e.getMessage(),
-                        "08006", e);
+                boolean valid = parallel != null ? parallel.isConnectionValid() : applier.isConnectionValid();
+                throw valid ? e : new SQLException("downstream connection lost: " + e.getMessage(), "08006", e);
             } finally {
                 applyDone = true;
             }
