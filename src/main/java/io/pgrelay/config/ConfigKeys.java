@@ -63,7 +63,7 @@ public final class ConfigKeys {
     public static final KeySpec APPLY_ASYNC_COMMIT = optional("apply.async-commit", KeyType.BOOLEAN, "true",
             "commit downstream with synchronous_commit=off; the upstream is still acknowledged only what the downstream has flushed");
     public static final KeySpec APPLY_WORKERS = integer("apply.workers", 0, 0, 32,
-            "downstream connections that apply transactions of disjoint keys at once, committing in upstream order; 1 = serial, 0 = auto (half the relay's cores, at most 4 and at most downstream.pool-size - 1)");
+            "downstream connections that apply transactions of disjoint keys at once, committing in upstream order; 1 = serial, 0 = auto (half the relay's cores, at most 4); the pool grows to apply.workers + 2 connections when smaller");
 
     public static final KeySpec SYNC_INITIAL = optional("sync.initial", KeyType.BOOLEAN, "false",
             "copy the published tables' existing rows before streaming (see Initial sync); the downstream tables must exist, or set schema.create=true");

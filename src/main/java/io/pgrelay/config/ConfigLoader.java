@@ -130,7 +130,7 @@ public final class ConfigLoader {
         Integer batchSize = values.integer(APPLY_BATCH_SIZE);
         Integer groupChanges = values.integer(APPLY_GROUP_CHANGES);
         Boolean asyncCommit = values.bool(ConfigKeys.APPLY_ASYNC_COMMIT);
-        Integer workers = applyWorkers(values, poolSize, problems);
+        Integer workers = applyWorkers(values);
         Boolean syncInitial = values.bool(SYNC_INITIAL);
         RelayConfig.Sync sync = sync(values, upstream, poolSize, problems);
         RelayConfig.Feed feed = feed(values, problems);
@@ -175,25 +175,14 @@ public final class ConfigLoader {
 
     /**
      * {@code apply.workers}: 0 picks half the relay's cores (a proxy for the downstream's, which
-     * the relay cannot see), at most 4; each worker holds a pool connection and one more reads
-     * the catalog and the flush position, so an explicit count must fit the pool.
+     * the relay cannot see), at most 4. The pool grows to fit (see {@link RelayConfig#poolSizeNeeded}).
      */
-    private static Integer applyWorkers(ValueReader values, Integer poolSize, Problems problems) {
+    private static Integer applyWorkers(ValueReader values) {
         Integer asked = values.integer(ConfigKeys.APPLY_WORKERS);
-        if (asked == null || poolSize == null) {
-            return null;
+        if (asked == null || asked != 0) {
+            return asked;
         }
-        if (asked == 0) {
-            int half = Runtime.getRuntime().availableProcessors() / 2;
-            return Math.max(1, Math.min(Math.min(4, half), poolSize - 1));
-        }
-        if (asked > 1 && asked + 1 > poolSize) {
-            problems.add(ConfigKeys.APPLY_WORKERS.name() + "=" + asked + " needs " + (asked + 1)
-                    + " downstream connections: set " + DOWNSTREAM_POOL_SIZE.name() + "=" + (asked + 1)
-                    + " or more (it is " + poolSize + ")");
-            return null;
-        }
-        return asked;
+        return Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
     }
 
     /** Versions 2..4 exist in PostgreSQL but pgrelay decodes only 1 so far: say so, not "out of range". */

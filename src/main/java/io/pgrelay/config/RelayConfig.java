@@ -43,6 +43,15 @@ public record RelayConfig(
     }
 
     /**
+     * The downstream pool's size: {@code downstream.pool-size}, raised when parallel apply needs
+     * more: a connection per worker, one for its dispatcher and one for the session's own
+     * catalog reads and the feed's snapshot exports.
+     */
+    public int poolSizeNeeded() {
+        return applyWorkers > 1 ? Math.max(downstreamPoolSize, applyWorkers + 2) : downstreamPoolSize;
+    }
+
+    /**
      * The relay's own replication endpoint. {@code listen} empty = no feed.
      *
      * @param trustLoopback accept loopback clients without a password ({@code feed.auth=trust})

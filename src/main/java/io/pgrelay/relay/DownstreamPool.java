@@ -17,7 +17,7 @@ final class DownstreamPool {
         if (!config.downstream().password().isEmpty()) {
             hikari.setPassword(config.downstream().password().reveal());
         }
-        hikari.setMaximumPoolSize(config.downstreamPoolSize());
+        hikari.setMaximumPoolSize(config.poolSizeNeeded());
         hikari.setMinimumIdle(1);
         // The relay retries sessions itself; a downstream that is down at start is not fatal.
         hikari.setInitializationFailTimeout(-1);
