@@ -48,16 +48,21 @@ final class ConflictKeys {
 
     private final DownstreamConstraints constraints;
     private final Map<Integer, Shape> shapes = new HashMap<>();
+    private final Map<Integer, Relation> relations = new HashMap<>();
 
     ConflictKeys(DownstreamConstraints constraints) {
         this.constraints = constraints;
     }
 
-    /** Learns a relation's shape; true when the id was known already (a changed relation: a barrier). */
+    /**
+     * Learns a relation's shape; true when it changed (a barrier). The upstream sends a Relation
+     * again after any invalidation of its cache entry (a VACUUM updating statistics is enough),
+     * mostly unchanged.
+     */
     boolean relation(Relation relation) {
-        boolean known = shapes.containsKey(relation.relationId());
+        Relation known = relations.put(relation.relationId(), relation);
         shapes.put(relation.relationId(), shape(relation));
-        return known;
+        return known != null && !known.equals(relation);
     }
 
     /** True when changes to this relation must not overlap with any other transaction. */

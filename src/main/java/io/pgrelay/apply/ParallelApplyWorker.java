@@ -269,17 +269,11 @@ public final class ParallelApplyWorker implements AutoCloseable {
 
     /** A complete transaction joins the unit, unless it would make the unit wait longer. */
     private void addTransactionToUnit() throws AbortedException, InterruptedException, SQLException {
-        long dependsOn = transactionBarrier ? lastSeq : lastBarrier;
-        if (!transactionBarrier) {
-            for (String key : transactionKeys) {
-                Long writer = lastWriter.get(key);
-                if (writer != null && writer > dependsOn) {
-                    dependsOn = writer;
-                }
-            }
-        }
+        long dependsOn = transactionDependsOn();
         if (!unit.isEmpty() && dependsOn > unitDependsOn) {
             dispatchUnit();
+            // The unit just handed out may share keys with this transaction: count it too.
+            dependsOn = transactionDependsOn();
         }
         if (unit.isEmpty()) {
             unitDependsOn = dependsOn;
@@ -296,6 +290,21 @@ public final class ParallelApplyWorker implements AutoCloseable {
         if (unitChanges >= unitChangesTarget) {
             dispatchUnit();
         }
+    }
+
+    /** The last handed-out unit that the open transaction conflicts with (0: none). */
+    private long transactionDependsOn() {
+        if (transactionBarrier) {
+            return lastSeq;
+        }
+        long dependsOn = lastBarrier;
+        for (String key : transactionKeys) {
+            Long writer = lastWriter.get(key);
+            if (writer != null && writer > dependsOn) {
+                dependsOn = writer;
+            }
+        }
+        return dependsOn;
     }
 
     private void clearTransaction() {

@@ -74,6 +74,20 @@ final class StopSignals {
         }
     }
 
+    /** The stacks of the relay's own threads, so a stop that hangs can be diagnosed after the halt. */
+    private static String relayThreads() {
+        StringBuilder dump = new StringBuilder();
+        Thread.getAllStackTraces().forEach((thread, stack) -> {
+            if (thread.getName().startsWith("pgrelay-") && !thread.getName().equals("pgrelay-stop-watchdog")) {
+                dump.append("\n  ").append(thread.getName()).append(" (").append(thread.getState()).append(')');
+                for (int i = 0; i < Math.min(stack.length, 12); i++) {
+                    dump.append("\n    at ").append(stack[i]);
+                }
+            }
+        });
+        return dump.toString();
+    }
+
     private static void stop(Relay relay, Duration timeout, String signal) {
         log.info("{} received: stopping at the next transaction boundary (at most {} s)", signal, timeout.toSeconds());
         relay.requestStop();
@@ -82,6 +96,7 @@ final class StopSignals {
                 if (!relay.awaitStopped(timeout)) {
                     log.error("stop did not finish within {} s: halting; the relay resumes from its checkpoint on restart",
                             timeout.toSeconds());
+                    log.warn("where the relay's threads were stuck:{}", relayThreads());
                     Runtime.getRuntime().halt(ExitCode.FAILURE);
                 }
             } catch (InterruptedException e) {

@@ -113,9 +113,10 @@ final class RelaySession {
                     connector.ensureSlot(replication);
                     return connector.start(replication, start);
                 });
-                log.info("streaming slot {} from {} at {} (checkpoint {})", config.upstreamSlot(), config.upstream(),
+                log.info("streaming slot {} from {} at {} (checkpoint {}), applying {}", config.upstreamSlot(), config.upstream(),
                         start.asLong() == 0 ? "the slot's confirmed position" : start.asString(),
-                        checkpoint.isNone() ? "none" : checkpoint.endLsn().asString());
+                        checkpoint.isNone() ? "none" : checkpoint.endLsn().asString(),
+                        parallel == null ? "serially" : "on " + parallel.lanes() + " parallel connections");
                 runThreads(stream, applier, parallel, positions, receivedLog, connector.liveness());
             } catch (SQLException e) {
                 log.debug("closing the upstream connection failed: {}", e.getMessage());
