@@ -10,7 +10,8 @@ enum ConsumerKind {
     NATIVE_SYNC("native-sync", "native, synchronous_commit=on"),
     RECVLOGICAL("recvlogical", "pg_recvlogical -> /dev/null"),
     DECODE("decode", "in-backend decode (pg_logical_slot_get_binary_changes)"),
-    PGRELAY("pgrelay", "pgrelay (java -Xmx256m -jar, start-up included)");
+    PGRELAY("pgrelay", "pgrelay (java -Xmx256m -jar, start-up included)"),
+    PGRELAY_PARALLEL("pgrelay-parallel", "pgrelay, apply.workers=4 (parallel apply)");
 
     private final String id;
     private final String label;

@@ -1,30 +1,42 @@
 package io.pgrelay.bench;
 
 import io.pgrelay.embedded.TreeDeletion;
+import io.pgrelay.it.fault.FaultProxy;
 import io.pgrelay.process.RelayProcess;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * pgrelay as an operating-system process ({@code java -Xmx256m -jar pgrelay.jar run}), timed from
  * the process start, so JVM start-up and connecting are part of its time. Its heap is watched
  * through its /metrics.
+ *
+ * <p>Two kinds: serial apply ({@code apply.workers=1}, what a 2-core machine picks by itself) and
+ * parallel apply ({@code apply.workers=4}). With {@code -Dbench.downstream.delay=MS} the relay
+ * reaches its downstream through a proxy that holds every chunk that long, a far or slow
+ * downstream, where parallel connections hide the round trips.
  */
 final class PgrelayConsumer implements CatchUpConsumer {
 
     private final Stage stage;
+    private final ConsumerKind kind;
     private final String slot;
     private final String db;
     private RelayProcess relay;
     private HeapSampler sampler;
+    private FaultProxy proxy;
 
-    PgrelayConsumer(Stage stage) {
+    PgrelayConsumer(Stage stage, ConsumerKind kind) {
         this.stage = stage;
-        this.slot = stage.name(ConsumerKind.PGRELAY.id());
-        this.db = stage.name(ConsumerKind.PGRELAY.id());
+        this.kind = kind;
+        this.slot = stage.name(kind.id().replace('-', '_'));
+        this.db = stage.name(kind.id().replace('-', '_'));
     }
 
     @Override
     public String label() {
-        return ConsumerKind.PGRELAY.label();
+        return kind.label();
     }
 
     @Override
@@ -36,8 +48,17 @@ final class PgrelayConsumer implements CatchUpConsumer {
     @Override
     public Outcome catchUp(Backlog backlog) throws Exception {
         int httpPort = Pgrelay.freePort();
+        Map<String, String> settings = new TreeMap<>();
+        settings.put("apply.workers", kind == ConsumerKind.PGRELAY_PARALLEL ? "4" : "1");
+        settings.putAll(stage.options().pgrelayExtra());
         var config = Pgrelay.config(slot, stage.root().jdbcUrl(stage.rootDb()), stage.root().user(),
-                stage.root().password(), stage.down1(), db, httpPort, stage.options().pgrelayExtra());
+                stage.root().password(), stage.down1(), db, httpPort, settings);
+        long delay = Long.getLong("bench.downstream.delay", 0);
+        if (delay > 0) {
+            proxy = FaultProxy.start("downstream-delay", "127.0.0.1", stage.down1().port());
+            proxy.delay(Duration.ofMillis(delay));
+            config.setProperty("downstream.url", proxy.jdbcUrl(db));
+        }
         long start = System.nanoTime();
         long deadline = start + stage.options().timeout().toNanos();
         relay = RelayProcess.start(slot, stage.work(), config);
@@ -52,6 +73,11 @@ final class PgrelayConsumer implements CatchUpConsumer {
     @Override
     public void cleanup() {
         CatchUpConsumer.quietly(label(),
+                () -> {
+                    if (proxy != null) {
+                        proxy.close();
+                    }
+                },
                 () -> {
                     if (sampler != null) {
                         sampler.close();
