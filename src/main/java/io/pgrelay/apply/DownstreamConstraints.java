@@ -128,6 +128,11 @@ public final class DownstreamConstraints {
         return new DownstreamConstraints(Map.of());
     }
 
+    /** For tests: exactly these tables, by {@link Sql#qualified} name. */
+    static DownstreamConstraints of(Map<String, Table> tables) {
+        return new DownstreamConstraints(Map.copyOf(tables));
+    }
+
     /**
      * The table as {@link Sql#qualified} names it. A table the catalog did not list (created
      * after the session started) is treated as the strictest kind: it runs code.
