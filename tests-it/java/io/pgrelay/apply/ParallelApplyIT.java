@@ -173,8 +173,8 @@ class ParallelApplyIT {
         LogSequenceNumber previous = LogSequenceNumber.INVALID_LSN;
         for (Sample sample : samples) {
             if (Long.compareUnsigned(sample.checkpoint().asLong(), previous.asLong()) < 0) {
-                violations.add("sample " + sample.number() + ": checkpoint went back from " + previous + " to "
-                        + sample.checkpoint());
+                violations.add("sample " + sample.number() + ": checkpoint went back from " + previous.asString() + " to "
+                        + sample.checkpoint().asString());
             }
             previous = sample.checkpoint();
             int covered = coveredCount(ends, sample.checkpoint().asLong());
@@ -187,7 +187,7 @@ class ParallelApplyIT {
             BitSet extra = (BitSet) sample.ids().clone();
             extra.andNot(expected);
             if (!missing.isEmpty() || !extra.isEmpty()) {
-                violations.add("sample " + sample.number() + " at checkpoint " + sample.checkpoint() + " ("
+                violations.add("sample " + sample.number() + " at checkpoint " + sample.checkpoint().asString() + " ("
                         + sample.ids().cardinality() + " txlog rows, " + covered + " covered): "
                         + missing.cardinality() + " covered but not applied " + describe(missing, commits) + ", "
                         + extra.cardinality() + " applied but not covered " + describe(extra, commits));
