@@ -11,9 +11,7 @@ import io.pgrelay.it.RelayRunner;
 import io.pgrelay.it.ReplicationPair;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.BitSet;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -167,8 +165,7 @@ class ParallelApplyIT {
      * commit ends at or before the sampled checkpoint, and checkpoints never go back.
      */
     private static void assertCheckpointExact(List<Sample> samples, Map<Long, LogSequenceNumber> commits) {
-        Map.Entry<Long, LogSequenceNumber>[] byEnd = sortedByEnd(commits);
-        long[] ends = Arrays.stream(byEnd).mapToLong(e -> e.getValue().asLong()).toArray();
+        CommitOrder order = CommitOrder.of(commits);
         List<String> violations = new ArrayList<>();
         LogSequenceNumber previous = LogSequenceNumber.INVALID_LSN;
         for (Sample sample : samples) {
@@ -177,18 +174,14 @@ class ParallelApplyIT {
                         + sample.checkpoint().asString());
             }
             previous = sample.checkpoint();
-            int covered = coveredCount(ends, sample.checkpoint().asLong());
-            BitSet expected = new BitSet();
-            for (int i = 0; i < covered; i++) {
-                expected.set(Math.toIntExact(byEnd[i].getKey()));
-            }
+            BitSet expected = order.coveredBy(sample.checkpoint());
             BitSet missing = (BitSet) expected.clone();
             missing.andNot(sample.ids());
             BitSet extra = (BitSet) sample.ids().clone();
             extra.andNot(expected);
             if (!missing.isEmpty() || !extra.isEmpty()) {
                 violations.add("sample " + sample.number() + " at checkpoint " + sample.checkpoint().asString() + " ("
-                        + sample.ids().cardinality() + " txlog rows, " + covered + " covered): "
+                        + sample.ids().cardinality() + " txlog rows, " + expected.cardinality() + " covered): "
                         + missing.cardinality() + " covered but not applied " + describe(missing, commits) + ", "
                         + extra.cardinality() + " applied but not covered " + describe(extra, commits));
             }
@@ -218,29 +211,6 @@ class ParallelApplyIT {
                 .count();
     }
 
-    @SuppressWarnings("unchecked")
-    private static Map.Entry<Long, LogSequenceNumber>[] sortedByEnd(Map<Long, LogSequenceNumber> commits) {
-        Map.Entry<Long, LogSequenceNumber>[] entries = commits.entrySet().toArray(new Map.Entry[0]);
-        Arrays.sort(entries, Comparator.comparing(Map.Entry::getValue,
-                (a, b) -> Long.compareUnsigned(a.asLong(), b.asLong())));
-        return entries;
-    }
-
-    /** How many of the ascending {@code ends} are at or before {@code checkpoint}. */
-    private static int coveredCount(long[] ends, long checkpoint) {
-        int low = 0;
-        int high = ends.length;
-        while (low < high) {
-            int mid = (low + high) >>> 1;
-            if (Long.compareUnsigned(ends[mid], checkpoint) <= 0) {
-                low = mid + 1;
-            } else {
-                high = mid;
-            }
-        }
-        return low;
-    }
-
     /** A few ids with their commit end LSNs, for a failure message. */
     private static String describe(BitSet ids, Map<Long, LogSequenceNumber> commits) {
         List<String> shown = new ArrayList<>();
@@ -249,5 +219,25 @@ class ParallelApplyIT {
             shown.add(id + "@" + (end == null ? "not in the test slot" : end.asString()));
         }
         return shown.toString();
+    }
+
+    /** The root's txlog ids in the order of their transactions' commit end LSNs. */
+    private record CommitOrder(long[] ids, long[] ends) {
+
+        static CommitOrder of(Map<Long, LogSequenceNumber> commits) {
+            List<Map.Entry<Long, LogSequenceNumber>> entries = new ArrayList<>(commits.entrySet());
+            entries.sort((a, b) -> Long.compareUnsigned(a.getValue().asLong(), b.getValue().asLong()));
+            return new CommitOrder(entries.stream().mapToLong(Map.Entry::getKey).toArray(),
+                    entries.stream().mapToLong(e -> e.getValue().asLong()).toArray());
+        }
+
+        /** The ids of the transactions that end at or before {@code checkpoint}. */
+        BitSet coveredBy(LogSequenceNumber checkpoint) {
+            BitSet covered = new BitSet();
+            for (int i = 0; i < ends.length && Long.compareUnsigned(ends[i], checkpoint.asLong()) <= 0; i++) {
+                covered.set(Math.toIntExact(ids[i]));
+            }
+            return covered;
+        }
     }
 }
