@@ -36,12 +36,13 @@ import java.util.stream.Collectors;
  *   <li>a secondary UNIQUE value ({@code uniq.code}) that moves from one row to another in the
  *       next transaction (different keys, one constraint);</li>
  *   <li>a table without key ({@code bag}, REPLICA IDENTITY FULL) whose duplicate rows are
- *       updated and deleted one at a time.</li>
+ *       updated and deleted one at a time;</li>
+ *   <li>a column added to {@code kv} midway ({@link #addColumnToKv()}): a changed Relation.</li>
  * </ul>
  *
  * <p>Every transaction, {@link #truncateBulk()}'s too, also inserts one row into {@code txlog}
  * with the next id of {@code txlog_seq}: the handle by which the test finds the transaction in
- * the WAL. Clients take row locks in one order only (counters ascending, everything else on
+ * the WAL (the ALTER TABLE alone has none: it carries no change). Clients take row locks in one order only (counters ascending, everything else on
  * rows of their own or one shared row per transaction; {@code bulk} alone in its transactions,
  * so the TRUNCATE cannot close a cycle), so the root never deadlocks: any error is a failure.
  */
@@ -151,6 +152,22 @@ final class ConflictWorkload {
             connection.commit();
         }
         counted("truncate");
+    }
+
+    /**
+     * A changed Relation while the clients keep writing {@code kv}: a column is added (the relay
+     * adds it downstream under {@code schema.add-columns}), then one transaction sets it on every
+     * row, the clients' rows included.
+     */
+    void addColumnToKv() throws SQLException {
+        try (Connection connection = root.connect(db); Statement statement = connection.createStatement()) {
+            statement.execute("ALTER TABLE kv ADD COLUMN extra int");
+            connection.setAutoCommit(false);
+            statement.execute("UPDATE kv SET extra = id % 7");
+            statement.execute(TXLOG);
+            connection.commit();
+        }
+        counted("relation-change");
     }
 
     /** Committed root transactions of one kind. */

@@ -24,9 +24,9 @@ import org.postgresql.replication.LogSequenceNumber;
  * Parallel apply ({@code apply.workers}, see {@link ParallelApply}) against a root workload of
  * concurrent clients whose transactions conflict in every way the apply must respect — hot rows,
  * inserts that depend on another table's row through a foreign key, primary key changes and
- * key reuse, swaps through a temporary key, delete and reinsert, a multi-table transaction, a
- * TRUNCATE midway, a secondary UNIQUE value moving between rows, duplicate rows in a table
- * without key — and many that do not conflict at all ({@link ConflictWorkload}).
+ * key reuse, swaps through a temporary key, delete and reinsert, a multi-table transaction,
+ * TRUNCATEs and an added column midway (barriers), a secondary UNIQUE value moving between rows,
+ * duplicate rows in a table without key — and many that do not conflict at all ({@link ConflictWorkload}).
  *
  * <p>Two checks. Final equality: every table has the same content on both sides. And the
  * checkpoint is exact at every moment a reader can observe: a sampler reads, in one downstream
@@ -52,7 +52,6 @@ class ParallelApplyIT {
     private static final long SAMPLE_PAUSE_MILLIS = 10;
     private static final int MIN_SAMPLES = 200;
     private static final int MIN_INTERMEDIATE_CHECKPOINTS = 20;
-    private static final int TRUNCATES = 2;
     private static final int GROUP_CHANGES = 100;
     /** How many violations a failure lists. */
     private static final int SHOWN = 5;
@@ -74,6 +73,7 @@ class ParallelApplyIT {
             properties.setProperty("apply.async-commit", "true");
             // Small downstream groups: many commits in flight at once, many checkpoints to sample.
             properties.setProperty("apply.group-changes", Integer.toString(GROUP_CHANGES));
+            properties.setProperty("schema.add-columns", "true");
             RelayConfig config = pair.config(properties);
 
             ConflictWorkload workload = new ConflictWorkload(pair.upstream, ReplicationPair.DB, seed);
@@ -106,11 +106,19 @@ class ParallelApplyIT {
         }
     }
 
-    /** Lets the clients run, with the TRUNCATEs spread over the run; fails fast on any death. */
+    /** Something the main thread does to the root while the clients run. */
+    @FunctionalInterface
+    private interface Midway {
+        void run(ConflictWorkload workload) throws Exception;
+    }
+
+    /** Lets the clients run, with the barriers spread over the run; fails fast on any death. */
     private static void runWorkload(RelayRunner relay, ConflictWorkload workload, CheckpointSampler sampler)
             throws Exception {
-        long slice = WORKLOAD.toMillis() / (TRUNCATES + 1);
-        for (int i = 0; i <= TRUNCATES; i++) {
+        List<Midway> barriers = List.of(ConflictWorkload::truncateBulk, ConflictWorkload::addColumnToKv,
+                ConflictWorkload::truncateBulk);
+        long slice = WORKLOAD.toMillis() / (barriers.size() + 1);
+        for (int i = 0; i <= barriers.size(); i++) {
             long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(slice);
             while (System.nanoTime() < until) {
                 if (relay.hasExited()) {
@@ -121,8 +129,8 @@ class ParallelApplyIT {
                 }
                 Thread.sleep(50);
             }
-            if (i < TRUNCATES) {
-                workload.truncateBulk();
+            if (i < barriers.size()) {
+                barriers.get(i).run(workload);
             }
         }
     }
@@ -155,7 +163,8 @@ class ParallelApplyIT {
             assertTrue(workload.transactions(kind) > 0, "the workload ran no '" + kind + "' transaction: "
                     + workload.summary());
         }
-        assertEquals(TRUNCATES, workload.transactions("truncate"), "TRUNCATEs of bulk");
+        assertEquals(2, workload.transactions("truncate"), "TRUNCATEs of bulk");
+        assertEquals(1, workload.transactions("relation-change"), "transactions after the column was added to kv");
         assertEquals(workload.totalTransactions(), commits.size(),
                 "root transactions committed vs transactions with a txlog row in the test slot");
     }
