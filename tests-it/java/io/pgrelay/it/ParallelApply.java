@@ -17,7 +17,7 @@ public final class ParallelApply {
     public static final String WORKERS_SETTING = "PGRELAY_TEST_APPLY_WORKERS";
     /** The serial path until parallel apply lands; then 4. */
     private static final int DEFAULT_WORKERS = 1;
-    /** Room for every worker plus the connection that serialises commits and checkpoints. */
+    /** apply.workers must fit downstream.pool-size - 1 (a config rule); 6 leaves room for up to 5. */
     private static final int POOL_SIZE = 6;
 
     private ParallelApply() {
