@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.pgrelay.it.CounterWorkload;
 import io.pgrelay.it.ExactlyOnce;
+import io.pgrelay.it.ParallelApply;
 import io.pgrelay.it.ReplicationPair;
 import java.nio.file.Path;
 import java.sql.SQLException;
@@ -18,8 +19,11 @@ import java.util.Properties;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Test;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Exactly once under {@code kill -9}: a relay process is killed at random moments while a
@@ -30,6 +34,10 @@ import org.junit.jupiter.api.Timeout;
  * (a lost or doubled UPDATE shows in {@code counters.n}), and the insert-only {@code events} log
  * gapless (a doubled INSERT would hit the primary key and, with {@code apply.conflict=error},
  * stop the relay loudly).
+ *
+ * <p>Runs twice: with serial apply, and with parallel apply ({@code apply.workers} from
+ * {@link ParallelApply}), where a kill also lands while several downstream transactions are open
+ * at once and some have committed (asynchronously) ahead of the flushed checkpoint.
  *
  * <p>The random schedule is seeded; the seed is printed and can be replayed with
  * {@code -Dpgrelay.it.seed=N}.
@@ -51,21 +59,27 @@ class KillNineIT {
     /** A log line at level ERROR (logback pattern: timestamp, level, thread, logger). */
     private static final Pattern ERROR_LINE = Pattern.compile("^\\S+\\s+ERROR\\s");
 
-    @Test
+    static Stream<Arguments> applyModes() {
+        return Stream.of(Arguments.of("serial", 1), Arguments.of("parallel", ParallelApply.workers()));
+    }
+
+    @ParameterizedTest(name = "{0} apply (apply.workers={1})")
+    @MethodSource("applyModes")
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
-    void killNineAtRandomMomentsNeitherLosesNorDoublesATransaction() throws Exception {
+    void killNineAtRandomMomentsNeitherLosesNorDoublesATransaction(String mode, int workers) throws Exception {
         long seed = Long.getLong("pgrelay.it.seed", System.nanoTime());
-        System.out.println("KillNineIT: seed " + seed + " (replay with -Dpgrelay.it.seed=" + seed + ")");
+        System.out.println("KillNineIT: " + mode + " apply (apply.workers=" + workers + ") seed " + seed
+                + " (replay with -Dpgrelay.it.seed=" + seed + ")");
         Random schedule = new Random(seed);
         Path runDir = RelayProcess.jar().getParent().resolve("relay-processes")
-                .resolve("KillNineIT-" + System.currentTimeMillis());
+                .resolve("KillNineIT-" + mode + "-" + System.currentTimeMillis());
 
         try (ReplicationPair pair = ReplicationPair.start("kill9")) {
             pair.schema(CounterWorkload.SCHEMA);
             pair.schema(CounterWorkload.seed());
             pair.upstream("CREATE PUBLICATION " + PUBLICATION + " FOR TABLE counters, events");
 
-            Properties config = pair.properties(SLOT, PUBLICATION);
+            Properties config = ParallelApply.configure(pair.properties(SLOT, PUBLICATION), workers);
             config.setProperty("apply.conflict", "error");
             // Asynchronous downstream commits: the checkpoint is acknowledged only once flushed.
             config.setProperty("apply.async-commit", "true");
@@ -142,10 +156,10 @@ class KillNineIT {
 
                 // Upstream is what the workload committed; downstream is the same, exactly once.
                 long events = workload.events();
-                System.out.printf("KillNineIT: seed=%d kills=%d (aimed just after a large transaction: %d, "
+                System.out.printf("KillNineIT: %s apply (apply.workers=%d) seed=%d kills=%d (aimed just after a large transaction: %d, "
                                 + "while streaming: %d, with an open downstream write transaction: %d) SIGTERM under load: %s "
                                 + "relay processes=%d %s catch-up after workload=%d ms%n",
-                        seed, kills, aimedKills, killsWhileStreaming, killsMidTransaction, termStop, relays.size(),
+                        mode, workers, seed, kills, aimedKills, killsWhileStreaming, killsMidTransaction, termStop, relays.size(),
                         workload.summary(), catchUpMillis);
 
                 ExactlyOnce.assertExact(pair.upstream, ReplicationPair.DB, workload, "upstream (vs the workload)");
