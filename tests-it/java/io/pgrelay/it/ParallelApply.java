@@ -15,9 +15,8 @@ import java.util.Properties;
 public final class ParallelApply {
 
     public static final String WORKERS_SETTING = "PGRELAY_TEST_APPLY_WORKERS";
-    /** The serial path until parallel apply lands; then 4. */
-    private static final int DEFAULT_WORKERS = 1;
-    /** apply.workers must fit downstream.pool-size - 1 (a config rule); 6 leaves room for up to 5. */
+    private static final int DEFAULT_WORKERS = 4;
+    /** The relay grows its pool to apply.workers + 2 anyway; 6 is that for 4 workers. */
     private static final int POOL_SIZE = 6;
 
     private ParallelApply() {
