@@ -78,8 +78,8 @@ final class ApplyLane implements Runnable {
         if (unit.isStreamed()) {
             applyStream(unit.stream());
         } else {
-            for (PgOutputMessage message : unit.messages()) {
-                applier.apply(message);
+            for (Object item : unit.messages()) {
+                applyItem(item);
             }
         }
         order.awaitCommitted(unit.seq() - 1);
@@ -94,16 +94,21 @@ final class ApplyLane implements Runnable {
                 if (order.isAborted()) {
                     throw new AbortedException();
                 }
-            } else if (item instanceof ApplyUnit.CatalogUpTo upTo) {
-                catalogUpTo(upTo.end());
-            } else {
-                PgOutputMessage message = (PgOutputMessage) item;
-                applier.apply(message);
-                if (message instanceof Commit) {
-                    return;
-                }
+            } else if (applyItem(item)) {
+                return;
             }
         }
+    }
+
+    /** A message or a catalog mark; true after a Commit. */
+    private boolean applyItem(Object item) throws SQLException {
+        if (item instanceof ApplyUnit.CatalogUpTo upTo) {
+            catalogUpTo(upTo.end());
+            return false;
+        }
+        PgOutputMessage message = (PgOutputMessage) item;
+        applier.apply(message);
+        return message instanceof Commit;
     }
 
     private void catalogUpTo(int end) throws SQLException {

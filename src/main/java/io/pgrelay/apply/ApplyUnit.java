@@ -1,6 +1,5 @@
 package io.pgrelay.apply;
 
-import io.pgrelay.decode.PgOutputMessage;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 
@@ -11,14 +10,15 @@ import java.util.concurrent.BlockingQueue;
  * @param seq        its place in the commit order (1, 2, …)
  * @param waitFor    the last earlier unit it conflicts with: it starts once that one committed
  * @param catalogEnd how many Relation/Type messages the lane must know before it starts
- * @param messages   the transactions, Begin to Commit, without Relation/Type messages; or null
- *                   when streamed
+ * @param messages   the transactions, Begin to Commit; Relation/Type messages that arrived with a
+ *                   later transaction of the unit are a {@link CatalogUpTo} before it; null when
+ *                   streamed
  * @param stream     for one transaction too large to hold: its messages as they arrive, ending
  *                   with its Commit; Relation/Type messages arrive in it as {@link CatalogUpTo}
  */
-record ApplyUnit(long seq, long waitFor, int catalogEnd, List<PgOutputMessage> messages, BlockingQueue<Object> stream) {
+record ApplyUnit(long seq, long waitFor, int catalogEnd, List<Object> messages, BlockingQueue<Object> stream) {
 
-    /** In a stream: apply the catalog up to here before the next message. */
+    /** Apply the catalog up to here before the next message. */
     record CatalogUpTo(int end) {}
 
     boolean isStreamed() {

@@ -88,6 +88,8 @@ public final class ParallelApplyWorker implements AutoCloseable {
 
     // The upstream transaction being read.
     private final List<PgOutputMessage> transaction = new ArrayList<>();
+    /** The catalog's size when the open transaction began: what it adds must apply right before it. */
+    private int transactionCatalogStart;
     private final Set<String> transactionKeys = new HashSet<>();
     private boolean inTransaction;
     private boolean transactionBarrier;
@@ -96,12 +98,14 @@ public final class ParallelApplyWorker implements AutoCloseable {
     private BlockingQueue<Object> streaming;
 
     // The unit being formed.
-    private List<PgOutputMessage> unit = new ArrayList<>();
+    private List<Object> unit = new ArrayList<>();
     private final Set<String> unitKeys = new HashSet<>();
     private long unitDependsOn;
     private boolean unitBarrier;
     private int unitChanges;
     private int unitCatalogEnd;
+    /** How much of the catalog the unit's lane will know after its last transaction so far. */
+    private int unitCatalogPosition;
     private long unitStarted;
 
     // Units handed out.
@@ -217,6 +221,7 @@ public final class ParallelApplyWorker implements AutoCloseable {
         }
         if (message instanceof Begin) {
             inTransaction = true;
+            transactionCatalogStart = catalog.size();
         } else if (message instanceof Insert insert) {
             if (change(insert.relationId())) {
                 conflicts.insert(insert, transactionKeys);
@@ -278,6 +283,14 @@ public final class ParallelApplyWorker implements AutoCloseable {
         if (unit.isEmpty()) {
             unitDependsOn = dependsOn;
             unitStarted = System.nanoTime();
+            unitCatalogEnd = Math.min(transactionCatalogStart, catalog.size());
+            unitCatalogPosition = unitCatalogEnd;
+        }
+        if (catalog.size() > unitCatalogPosition) {
+            // Relation/Type messages that came with this transaction (a changed shape) apply
+            // after the unit's earlier transactions, whose rows have the old shape.
+            unitCatalogPosition = catalog.size();
+            unit.add(new ApplyUnit.CatalogUpTo(unitCatalogPosition));
         }
         unit.addAll(transaction);
         if (!transactionBarrier) {
@@ -285,7 +298,6 @@ public final class ParallelApplyWorker implements AutoCloseable {
         }
         unitBarrier |= transactionBarrier;
         unitChanges += transactionChanges;
-        unitCatalogEnd = catalog.size();
         clearTransaction();
         if (unitChanges >= unitChangesTarget) {
             dispatchUnit();
