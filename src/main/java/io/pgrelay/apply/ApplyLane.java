@@ -94,8 +94,12 @@ final class ApplyLane implements Runnable {
                 if (order.isAborted()) {
                     throw new AbortedException();
                 }
-            } else if (applyItem(item)) {
-                return;
+            } else {
+                for (Object message : (List<?>) item) {
+                    if (applyItem(message)) {
+                        return;
+                    }
+                }
             }
         }
     }

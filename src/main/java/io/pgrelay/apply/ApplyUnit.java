@@ -13,8 +13,9 @@ import java.util.concurrent.BlockingQueue;
  * @param messages   the transactions, Begin to Commit; Relation/Type messages that arrived with a
  *                   later transaction of the unit are a {@link CatalogUpTo} before it; null when
  *                   streamed
- * @param stream     for one transaction too large to hold: its messages as they arrive, ending
- *                   with its Commit; Relation/Type messages arrive in it as {@link CatalogUpTo}
+ * @param stream     for one transaction too large to hold: its messages as they arrive, in
+ *                   lists (one hand-off per list), ending with its Commit; Relation/Type
+ *                   messages arrive in it as {@link CatalogUpTo}
  */
 record ApplyUnit(long seq, long waitFor, int catalogEnd, List<Object> messages, BlockingQueue<Object> stream) {
 

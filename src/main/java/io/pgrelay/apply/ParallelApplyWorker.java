@@ -67,7 +67,9 @@ public final class ParallelApplyWorker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ParallelApplyWorker.class);
     private static final long POLL_MILLIS = 50;
     private static final long FLUSH_POLL_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
-    private static final int STREAM_CAPACITY = 1024;
+    /** Chunks in flight to a streamed unit's lane, and messages per chunk (one hand-off each, not one per message). */
+    private static final int STREAM_CAPACITY = 16;
+    private static final int STREAM_CHUNK = 512;
     /** Keys of committed units are forgotten once the map holds this many. */
     private static final int MAX_REMEMBERED_KEYS = 200_000;
 
@@ -96,6 +98,7 @@ public final class ParallelApplyWorker implements AutoCloseable {
     private int transactionChanges;
     /** The queue of the streamed unit while a too-large transaction flows to its lane. */
     private BlockingQueue<Object> streaming;
+    private List<Object> streamChunk = new ArrayList<>();
 
     // The unit being formed.
     private List<Object> unit = new ArrayList<>();
@@ -187,9 +190,13 @@ public final class ParallelApplyWorker implements AutoCloseable {
                 if (message != null) {
                     handle(message);
                     dispatchIfDue();
+                    if (queue.isEmpty()) {
+                        sendStreamChunk(); // nothing else to collect now: let the lane go on
+                    }
                 } else if (!streamAlive.getAsBoolean()) {
                     return; // the finally block rolls back what is not committed
                 } else {
+                    sendStreamChunk();
                     whenIdle();
                 }
                 acknowledge(false);
@@ -248,6 +255,7 @@ public final class ParallelApplyWorker implements AutoCloseable {
         if (message instanceof Commit) {
             inTransaction = false;
             if (streaming != null) {
+                sendStreamChunk();
                 streaming = null; // its lane commits it
                 clearTransaction();
             } else {
@@ -377,9 +385,21 @@ public final class ParallelApplyWorker implements AutoCloseable {
         if (streaming == null) {
             return;
         }
-        while (!streaming.offer(item, POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+        streamChunk.add(item);
+        if (streamChunk.size() >= STREAM_CHUNK) {
+            sendStreamChunk();
+        }
+    }
+
+    /** Hands the collected messages to the streamed unit's lane; also when nothing more is queued. */
+    private void sendStreamChunk() throws SQLException, InterruptedException {
+        if (streaming == null || streamChunk.isEmpty()) {
+            return;
+        }
+        while (!streaming.offer(streamChunk, POLL_MILLIS, TimeUnit.MILLISECONDS)) {
             rethrowLaneFailure();
         }
+        streamChunk = new ArrayList<>(STREAM_CHUNK);
     }
 
     /** Gives the unit to a lane whose last unit has committed, waiting for one if need be. */
