@@ -70,6 +70,7 @@ final class ConflictWorkload {
     /** A key change moves a row this far: past every client's range. */
     private static final int MOVED = 1_000_000;
     private static final int BULK_KEYS = 100;
+    private static final int LARGE_ROWS = 300;
     private static final int BAG_VALUES = 5;
     private static final String TXLOG = "INSERT INTO txlog VALUES (nextval('txlog_seq'))";
 
@@ -228,7 +229,9 @@ final class ConflictWorkload {
 
         private void step() throws SQLException {
             int pick = random.nextInt(22);
-            if (pick < 6) {
+            if (random.nextInt(300) == 0) {
+                large();
+            } else if (pick < 6) {
                 distinctKey();
             } else if (pick < 9) {
                 hotRow();
@@ -260,6 +263,22 @@ final class ConflictWorkload {
             int k = freshKey();
             tx("distinct-insert", "INSERT INTO kv VALUES (" + k + ", 0, 'c" + index + "')");
             kvKeys.add(k);
+        }
+
+        /**
+         * More changes than the relay's apply.group-changes (100 here): parallel apply streams
+         * such a transaction to one lane instead of holding it, as a barrier.
+         */
+        private void large() throws SQLException {
+            int first = freshKey();
+            for (int i = 1; i < LARGE_ROWS; i++) {
+                freshKey();
+            }
+            tx("large", "INSERT INTO kv SELECT g, 0, 'large' FROM generate_series(" + first + ", "
+                    + (first + LARGE_ROWS - 1) + ") g", "UPDATE counters SET n = n + 1 WHERE id = 1");
+            for (int k = first; k < first + LARGE_ROWS; k += 10) {
+                kvKeys.add(k);
+            }
         }
 
         private void hotRow() throws SQLException {

@@ -156,7 +156,7 @@ class ParallelApplyIT {
 
     /** Every kind of conflict happened, and the test slot saw every root transaction. */
     private static void assertWorkloadCoverage(ConflictWorkload workload, Map<Long, LogSequenceNumber> commits) {
-        for (String kind : List.of("distinct-insert", "distinct-update", "hot-row", "fk-parent-insert", "fk-child-insert",
+        for (String kind : List.of("large", "distinct-insert", "distinct-update", "hot-row", "fk-parent-insert", "fk-child-insert",
                 "fk-child-delete", "fk-child-move", "fk-parent-delete", "pk-change", "pk-reuse", "pk-swap", "pk-swap-step",
                 "pk-swap-follow", "delete", "reinsert", "multi-table", "bulk-upsert", "unique-release", "unique-take",
                 "bag-insert", "bag-update", "bag-delete")) {
