@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pgrelay.it.ParallelApply;
 import io.pgrelay.it.RelayRunner;
 import io.pgrelay.it.ReplicationPair;
 import java.sql.Connection;
@@ -21,8 +22,11 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Test;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.postgresql.replication.LogSequenceNumber;
 
 /**
@@ -50,10 +54,16 @@ class DownstreamCrashIT {
     private static final int CRASHES = 4;
     private static final Duration CATCH_UP = Duration.ofSeconds(90);
 
-    @Test
-    void immediateDownstreamStopsLoseNothingAndDoubleNothing() throws Exception {
+    /** Serial apply acknowledges per commit; parallel apply's dispatcher tracks the flush for all lanes. */
+    static Stream<Arguments> applyModes() {
+        return Stream.of(Arguments.of("serial", 1), Arguments.of("parallel", ParallelApply.workers()));
+    }
+
+    @ParameterizedTest(name = "{0} apply (apply.workers={1})")
+    @MethodSource("applyModes")
+    void immediateDownstreamStopsLoseNothingAndDoubleNothing(String mode, int workers) throws Exception {
         long seed = Long.getLong("pgrelay.it.seed", System.nanoTime());
-        System.out.println("DownstreamCrashIT: seed " + seed + " (replay with -Dpgrelay.it.seed=" + seed + ")");
+        System.out.println("DownstreamCrashIT: " + mode + " apply, seed " + seed + " (replay with -Dpgrelay.it.seed=" + seed + ")");
         Random schedule = new Random(seed);
         try (ReplicationPair pair = ReplicationPair.start("dcrash", Map.of("wal_writer_delay", "10s"))) {
             pair.schema(
@@ -67,6 +77,7 @@ class DownstreamCrashIT {
             pair.upstream("CREATE PUBLICATION " + SLOT + " FOR TABLE accounts, tellers, branches, history");
             Properties properties = pair.properties(SLOT, SLOT);
             properties.setProperty("apply.async-commit", "true");
+            ParallelApply.configure(properties, workers);
 
             int rolledBack = 0;
             List<String> crashes = new ArrayList<>();
