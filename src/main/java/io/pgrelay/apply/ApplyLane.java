@@ -74,16 +74,70 @@ final class ApplyLane implements Runnable {
 
     private void apply(ApplyUnit unit) throws SQLException, AbortedException, InterruptedException {
         order.awaitCommitted(unit.waitFor());
+        int catalogBefore = catalogApplied;
         catalogUpTo(unit.catalogEnd());
         if (unit.isStreamed()) {
-            applyStream(unit.stream());
+            applyStream(unit.stream()); // a barrier: nothing runs beside it, so it never yields
+            order.awaitCommitted(unit.seq() - 1);
         } else {
-            for (Object item : unit.messages()) {
-                applyItem(item);
+            if (!applyBeforeItsTurn(unit)) {
+                applier.rollback();
+                order.awaitCommitted(unit.seq() - 1);
+                catalogApplied = catalogBefore;
+                catalogUpTo(unit.catalogEnd());
+                applyMessages(unit); // now as serial apply would: a failure is the data's
+            }
+            while (!order.awaitTurn(unit.seq())) {
+                // It holds a lock an earlier unit waits for (a dependency the keys did not show):
+                // roll back, let the earlier ones commit, apply again. Relation and Type messages
+                // apply again too: a drift fix (ADD COLUMN) was rolled back with the rest.
+                log.debug("unit {} held a lock an earlier unit needed: rolled back, applying it again after the earlier units",
+                        unit.seq());
+                applier.rollback();
+                order.awaitCommitted(unit.seq() - 1);
+                catalogApplied = catalogBefore;
+                catalogUpTo(unit.catalogEnd());
+                applyMessages(unit);
             }
         }
-        order.awaitCommitted(unit.seq() - 1);
         order.committed(unit.seq(), applier.commitGroup());
+    }
+
+    /**
+     * Applies the unit while earlier units may still be open. False when the downstream refused
+     * something or a lock wait ended in a deadlock while an earlier unit was uncommitted: the
+     * refusal may come from that order (a constraint the keys did not show, such as a unique
+     * index created after the session started), so the unit applies again once it is the oldest.
+     */
+    private boolean applyBeforeItsTurn(ApplyUnit unit) throws SQLException {
+        // Read before: an earlier unit that commits while this one fails still made it fail.
+        boolean earlierOpen = order.committed() < unit.seq() - 1;
+        try {
+            applyMessages(unit);
+            return true;
+        } catch (ApplyException | SQLException e) {
+            // Every ApplyException (a conflict too: an update that finds no row yet) may be the order's.
+            String state = e instanceof ApplyException refused ? refused.sqlState() : ((SQLException) e).getSQLState();
+            boolean orderMayMatter = e instanceof ApplyException || SqlStates.isAboutTheData(state)
+                    || "40P01".equals(state) || "55P03".equals(state);
+            if (!orderMayMatter || !earlierOpen) {
+                throw e;
+            }
+            log.debug("unit {} was refused ({}) while earlier units were open: applying it again after them",
+                    unit.seq(), state);
+            return false;
+        }
+    }
+
+    private void applyMessages(ApplyUnit unit) throws SQLException {
+        for (Object item : unit.messages()) {
+            applyItem(item);
+        }
+    }
+
+    /** The downstream backend's process id, to see which lane waits for which. */
+    int backendPid() throws SQLException {
+        return applier.backendPid();
     }
 
     /** A transaction too large to buffer: applied as it arrives, up to its Commit. */

@@ -304,6 +304,11 @@ public final class ChangeApplier implements AutoCloseable {
         connection.rollback();
     }
 
+    /** The downstream backend's process id. */
+    int backendPid() throws SQLException {
+        return connection.unwrap(org.postgresql.PGConnection.class).getBackendPID();
+    }
+
     /**
      * True while the downstream connection works. A failure on a dead connection is a lost
      * connection, whatever the driver threw on the way (pgjdbc can surface it as an assertion

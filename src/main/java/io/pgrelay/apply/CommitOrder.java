@@ -29,6 +29,7 @@ final class CommitOrder {
     private Checkpoint checkpoint;
     private Throwable failure;
     private boolean aborted;
+    private final java.util.Set<Long> yields = new java.util.HashSet<>();
 
     CommitOrder(Checkpoint start) {
         this.checkpoint = start;
@@ -65,6 +66,43 @@ final class CommitOrder {
                 changed.awaitNanos(left);
             }
             return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits for unit {@code seq}'s turn to commit (every earlier unit committed): true then;
+     * false when the dispatcher asked the unit to yield meanwhile (see {@link #requestYield}).
+     */
+    boolean awaitTurn(long seq) throws AbortedException, InterruptedException {
+        lock.lock();
+        try {
+            while (committed < seq - 1) {
+                if (aborted) {
+                    throw new AbortedException();
+                }
+                if (yields.remove(seq)) {
+                    return false;
+                }
+                changed.await();
+            }
+            yields.remove(seq);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Asks the lane of unit {@code seq}, which holds a lock an earlier unit waits for, to roll
+     * back and apply again once its turn comes: the earlier unit goes first, as upstream did.
+     */
+    void requestYield(long seq) {
+        lock.lock();
+        try {
+            yields.add(seq);
+            changed.signalAll();
         } finally {
             lock.unlock();
         }

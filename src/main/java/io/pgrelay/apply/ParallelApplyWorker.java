@@ -70,6 +70,8 @@ public final class ParallelApplyWorker implements AutoCloseable {
     /** Chunks in flight to a streamed unit's lane, and messages per chunk (one hand-off each, not one per message). */
     private static final int STREAM_CAPACITY = 16;
     private static final int STREAM_CHUNK = 512;
+    /** How long the oldest unit may go without committing before the dispatcher looks for lanes blocking it. */
+    private static final long STALL_NANOS = TimeUnit.SECONDS.toNanos(1);
     /** Keys of committed units are forgotten once the map holds this many. */
     private static final int MAX_REMEMBERED_KEYS = 200_000;
 
@@ -87,6 +89,9 @@ public final class ParallelApplyWorker implements AutoCloseable {
     private final List<ApplyLane> lanes = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
     private final long[] laneUnit;
+    private final int[] lanePids;
+    private long stallCommitted = -1;
+    private long stallSince;
 
     // The upstream transaction being read.
     private final List<PgOutputMessage> transaction = new ArrayList<>();
@@ -150,6 +155,10 @@ public final class ParallelApplyWorker implements AutoCloseable {
             lanes.add(new ApplyLane(applier.forParallelLane(), order, catalog));
         }
         this.laneUnit = new long[lanes.size()];
+        this.lanePids = new int[lanes.size()];
+        for (int i = 0; i < lanes.size(); i++) {
+            lanePids[i] = lanes.get(i).backendPid();
+        }
         control.setAutoCommit(false);
         checkpoints.fence(control, start);
         control.commit();
@@ -180,6 +189,7 @@ public final class ParallelApplyWorker implements AutoCloseable {
             long stopDeadline = Long.MAX_VALUE;
             while (true) {
                 rethrowLaneFailure();
+                resolveStall();
                 if (stopRequested.getAsBoolean() && stopDeadline == Long.MAX_VALUE) {
                     stopDeadline = System.nanoTime() + finishWithin.toNanos();
                 }
@@ -417,6 +427,7 @@ public final class ParallelApplyWorker implements AutoCloseable {
             }
             order.awaitCommitted(oldest, POLL_MILLIS);
             rethrowLaneFailure();
+            resolveStall();
             acknowledge(false);
         }
     }
@@ -457,6 +468,56 @@ public final class ParallelApplyWorker implements AutoCloseable {
         tracked = advanced;
         publish(advanced);
         listener.groupCommitted(advanced, 0, 0);
+    }
+
+    /**
+     * The safety net under the conflict keys: when the oldest unit has not committed for a
+     * second, asks the downstream whether its lane waits for a lock of another lane. Such a lane
+     * runs a later unit (units wait only for earlier ones), which then waits for its turn behind
+     * the blocked one forever: a deadlock PostgreSQL cannot see. The later unit yields: it rolls
+     * back and applies again after the earlier ones. Only a dependency the keys miss (a downstream
+     * trigger's effects, say) gets here.
+     */
+    private void resolveStall() throws SQLException {
+        long committed = order.committed();
+        long now = System.nanoTime();
+        if (committed != stallCommitted || committed == lastSeq) {
+            stallCommitted = committed;
+            stallSince = now;
+            return;
+        }
+        if (now - stallSince < STALL_NANOS) {
+            return;
+        }
+        stallSince = now;
+        int oldestLane = laneOf(committed + 1);
+        if (oldestLane < 0) {
+            return;
+        }
+        try (var statement = control.prepareStatement("SELECT unnest(pg_blocking_pids(?))")) {
+            statement.setInt(1, lanePids[oldestLane]);
+            try (ResultSet rs = statement.executeQuery()) {
+                while (rs.next()) {
+                    int blocker = rs.getInt(1);
+                    for (int i = 0; i < lanes.size(); i++) {
+                        if (lanePids[i] == blocker && laneUnit[i] > committed + 1) {
+                            log.debug("parallel apply: unit {} waits for a lock of unit {}; unit {} yields",
+                                    committed + 1, laneUnit[i], laneUnit[i]);
+                            order.requestYield(laneUnit[i]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private int laneOf(long seq) {
+        for (int i = 0; i < laneUnit.length; i++) {
+            if (laneUnit[i] == seq) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** Publishes the newest checkpoint that may be acknowledged upstream. */
@@ -526,6 +587,7 @@ public final class ParallelApplyWorker implements AutoCloseable {
         }
         while (!order.awaitCommitted(lastSeq, POLL_MILLIS)) {
             rethrowLaneFailure();
+            resolveStall();
         }
         flushAndPublish();
         return true;
