@@ -31,13 +31,15 @@ final class ApplyLane implements Runnable {
     private static final long POLL_MILLIS = 50;
 
     private final ChangeApplier applier;
+    private final ApplyListener listener;
     private final CommitOrder order;
     private final List<PgOutputMessage> catalog;
     private final BlockingQueue<ApplyUnit> inbox = new ArrayBlockingQueue<>(1);
     private int catalogApplied;
 
-    ApplyLane(ChangeApplier applier, CommitOrder order, List<PgOutputMessage> catalog) {
+    ApplyLane(ChangeApplier applier, CommitOrder order, List<PgOutputMessage> catalog, ApplyListener listener) {
         this.applier = applier;
+        this.listener = listener;
         this.order = order;
         this.catalog = catalog;
     }
@@ -81,6 +83,7 @@ final class ApplyLane implements Runnable {
             order.awaitCommitted(unit.seq() - 1);
         } else {
             if (!applyBeforeItsTurn(unit)) {
+                listener.unitReapplied("refused");
                 applier.rollback();
                 order.awaitCommitted(unit.seq() - 1);
                 catalogApplied = catalogBefore;
@@ -93,6 +96,7 @@ final class ApplyLane implements Runnable {
                 // apply again too: a drift fix (ADD COLUMN) was rolled back with the rest.
                 log.debug("unit {} held a lock an earlier unit needed: rolled back, applying it again after the earlier units",
                         unit.seq());
+                listener.unitReapplied("yielded");
                 applier.rollback();
                 order.awaitCommitted(unit.seq() - 1);
                 catalogApplied = catalogBefore;

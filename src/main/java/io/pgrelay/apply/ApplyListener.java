@@ -8,7 +8,8 @@ import org.postgresql.replication.LogSequenceNumber;
 /**
  * What apply reports as it goes: the seam for metrics and for the stream's flush position.
  * Every method defaults to doing nothing, so apply needs no metrics library. Called on the
- * apply thread; implementations must be quick and must not block.
+ * apply thread, or under parallel apply on its lanes, concurrently; implementations must be
+ * thread-safe, quick, and must not block.
  */
 public interface ApplyListener {
 
@@ -29,4 +30,11 @@ public interface ApplyListener {
 
     /** One row change (operation: insert, update, delete, truncate) was sent downstream. */
     default void rowApplied(Relation relation, String operation) {}
+
+    /**
+     * Parallel apply rolled back a unit and applies it again after the earlier ones, because the
+     * downstream refused it ({@code refused}) or it held a lock an earlier unit waited for
+     * ({@code yielded}): a dependency the conflict keys did not show. Called on a lane.
+     */
+    default void unitReapplied(String reason) {}
 }

@@ -152,7 +152,7 @@ public final class ParallelApplyWorker implements AutoCloseable {
         this.tracked = start;
         this.published = start;
         for (ChangeApplier applier : laneAppliers) {
-            lanes.add(new ApplyLane(applier.forParallelLane(), order, catalog));
+            lanes.add(new ApplyLane(applier.forParallelLane(), order, catalog, listener));
         }
         this.laneUnit = new long[lanes.size()];
         this.lanePids = new int[lanes.size()];

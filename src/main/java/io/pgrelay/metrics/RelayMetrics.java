@@ -157,6 +157,13 @@ public class RelayMetrics implements RelayListener {
     }
 
     @Override
+    public void unitReapplied(String reason) {
+        Counter.builder(PREFIX + "apply_units_reapplied").description(
+                        "parallel apply units rolled back and applied again after the earlier ones (a dependency the conflict keys missed)")
+                .tag("reason", reason).register(registry).increment();
+    }
+
+    @Override
     public void transactionSkipped(LogSequenceNumber endLsn) {
         skipped.increment();
     }
