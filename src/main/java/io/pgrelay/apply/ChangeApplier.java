@@ -228,10 +228,7 @@ public final class ChangeApplier implements AutoCloseable {
     }
 
     private void forceFlush() throws SQLException {
-        try (Statement statement = connection.createStatement()) {
-            statement.execute("SET LOCAL synchronous_commit = on; SELECT txid_current()");
-        }
-        connection.commit();
+        DownstreamFlush.force(connection);
     }
 
     /** After a commit: synchronous, it is durable; asynchronous, it waits for the downstream flush. */

@@ -599,16 +599,12 @@ public final class ParallelApplyWorker implements AutoCloseable {
         }
     }
 
-    /**
-     * At a stop: a synchronous commit of a transaction with an XID flushes the downstream WAL
-     * past every lane's asynchronous commit before it, so the last checkpoint is durable.
-     */
+    /** At a stop: every lane's asynchronous commit becomes durable, and so the last checkpoint. */
     private void flushAndPublish() throws SQLException {
         if (asyncCommit) {
             control.setAutoCommit(false);
-            try (Statement statement = control.createStatement()) {
-                statement.execute("SET LOCAL synchronous_commit = on; SELECT txid_current()");
-                control.commit();
+            try {
+                DownstreamFlush.force(control);
             } finally {
                 control.setAutoCommit(true);
             }
