@@ -142,6 +142,35 @@ class CrossTableBatchIT {
         }
     }
 
+    /** What the session reads decides what may be held: only tables that nothing links to another. */
+    @Test
+    void onlyTablesWithoutLinksOrCodeAreIndependent() throws Exception {
+        pair.downstream("CREATE TABLE lone (id int PRIMARY KEY)",
+                "CREATE TABLE ref_parent (id int PRIMARY KEY)",
+                "CREATE TABLE ref_child (id int PRIMARY KEY, p int REFERENCES ref_parent)",
+                "CREATE TABLE inh_parent (id int, v text)",
+                "CREATE TABLE inh_child (extra text) INHERITS (inh_parent)",
+                "CREATE TABLE parted (id int PRIMARY KEY) PARTITION BY RANGE (id)",
+                "CREATE TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (100)",
+                "CREATE TABLE ruled (id int PRIMARY KEY)",
+                "CREATE RULE no_delete AS ON DELETE TO ruled DO INSTEAD NOTHING",
+                "CREATE TABLE quiet_trigger (id int PRIMARY KEY)",
+                "CREATE FUNCTION nothing() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+                "CREATE TRIGGER off BEFORE INSERT ON quiet_trigger FOR EACH ROW EXECUTE FUNCTION nothing()",
+                "ALTER TABLE quiet_trigger DISABLE TRIGGER off");
+        DownstreamConstraints constraints;
+        try (java.sql.Connection connection = pair.downstream.connect(ReplicationPair.DB)) {
+            constraints = DownstreamConstraints.read(connection);
+        }
+        for (String independent : List.of("lone", "quiet_trigger")) {
+            assertTrue(constraints.table(Sql.qualified("public", independent)).isIndependent(), independent);
+        }
+        for (String linked : List.of("ref_parent", "ref_child", "inh_parent", "inh_child", "parted", "parted_1", "ruled",
+                "created_later")) {
+            assertTrue(!constraints.table(Sql.qualified("public", linked)).isIndependent(), linked);
+        }
+    }
+
     /**
      * A row refused downstream (a CHECK constraint the root lacks) in the middle of an interleaved
      * catch-up group, its table's run spanning the transactions around it: the relay stops naming

@@ -33,8 +33,9 @@ import org.postgresql.replication.LogSequenceNumber;
  *
  * <p>Changes are sent as they arrive (in JDBC batches), never collected per transaction, so
  * memory does not grow with transaction size. With {@link #withConstraints} rows of independent
- * tables are held per table up to the batch size and sent table by table ({@link CrossTableBatch}). A group is only ever committed at an upstream
- * commit boundary; a partial upstream transaction is rolled back, never committed.
+ * tables are held per table up to the batch size and sent table by table ({@link CrossTableBatch}).
+ * A group is only ever committed at an upstream commit boundary; a partial upstream transaction
+ * is rolled back, never committed.
  *
  * <p>Transactions whose commit LSN is below the checkpoint read at start are skipped: they were
  * applied before a crash that happened after the downstream commit but before the upstream

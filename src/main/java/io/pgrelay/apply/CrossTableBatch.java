@@ -15,7 +15,8 @@ import java.util.Map;
  *
  * <p><b>Why the reordering cannot be seen.</b> Only rows of <em>independent</em> tables are held
  * ({@link DownstreamConstraints.Table#isIndependent()}: no foreign key in either direction, no
- * enabled user trigger, no rule), and only within one downstream transaction:
+ * inheritance or partition link, no enabled user trigger, no rule), and only within one downstream
+ * transaction:
  * <ul>
  *   <li>Each table's rows keep their upstream order, so each table goes through the same sequence
  *       of states as upstream and ends in the same final state; the group's other tables are
@@ -30,7 +31,8 @@ import java.util.Map;
  *       whole.</li>
  * </ul>
  * A foreign key makes one table's writes valid or not depending on another's (a child row
- * inserted right after its parent), and a trigger or rule can read or write any table, so
+ * inserted right after its parent), an UPDATE or DELETE of an inheritance parent reaches its
+ * children's rows, and a trigger or rule can read or write any table, so
  * their position among the other tables' rows matters: rows of such tables are never held.
  * Before one is sent, every held row goes first, so it meets exactly the state it would in
  * upstream order. A table the session's catalog read did not list counts as running code.
