@@ -32,18 +32,19 @@ import java.util.Map;
  * </ul>
  * A foreign key makes one table's writes valid or not depending on another's (a child row
  * inserted right after its parent), an UPDATE or DELETE of an inheritance parent reaches its
- * children's rows, and a trigger or rule can read or write any table, so
- * their position among the other tables' rows matters: rows of such tables are never held.
- * Before one is sent, every held row goes first, so it meets exactly the state it would in
- * upstream order. A table the session's catalog read did not list counts as running code.
+ * children's rows, and a trigger or rule can read or write any table, so their position among
+ * the other tables' rows matters: rows of such tables are never held. Before one is sent, every
+ * held row goes first, so it meets exactly the state it would in upstream order. A table the
+ * session's catalog read did not list counts as running code.
  *
  * <p>Not covered by the catalog read: a CHECK constraint or a row-security policy that calls a
  * function reading other tables (PostgreSQL documents such CHECKs as unsupported), and a foreign
  * key or trigger added downstream while the session runs (it is seen from the next session on).
  *
- * <p><b>Bounded memory.</b> At most {@code maxRows} rows are held across all tables, besides the
- * one run {@link StatementBatch} holds itself, so memory does not grow with transaction or group
- * size (DESIGN.md invariant 6); reaching the limit sends everything held.
+ * <p><b>Bounded memory.</b> At most {@code maxRows} rows are kept in all: held rows of every table
+ * plus the run {@link StatementBatch} holds itself, as many as one run alone may hold without
+ * this class, so memory does not grow with transaction or group size (DESIGN.md invariant 6);
+ * reaching the limit sends everything held. The held tables are forgotten at each send.
  *
  * <p><b>Errors.</b> Each held row keeps the LSN of its transaction, and runs go through
  * {@link StatementBatch} unchanged (savepoint, replay one row at a time), so a refused row is named
@@ -79,10 +80,10 @@ final class CrossTableBatch {
         this.maxRows = maxRows;
     }
 
-    /** Holds a row of an independent table; sends everything held once {@code maxRows} are held. */
+    /** Holds a row of an independent table; sends everything held once {@code maxRows} rows wait in all. */
     void hold(RowStatement row, long lsn) throws SQLException {
         held.computeIfAbsent(row.table().qualifiedName(), table -> new TableRows()).add(row, lsn);
-        if (++heldRows >= maxRows) {
+        if (++heldRows + batch.pendingRows() >= maxRows) {
             sendHeld();
         }
     }

@@ -91,6 +91,11 @@ final class StatementBatch {
         lsns.clear();
     }
 
+    /** Rows of the current run, not executed yet. */
+    int pendingRows() {
+        return rows.size();
+    }
+
     /** The downstream transaction ended (commit or rollback): its savepoint is gone with it. */
     void transactionEnded() {
         savepointSet = false;
