@@ -80,10 +80,26 @@ final class CrossTableBatch {
         this.maxRows = maxRows;
     }
 
-    /** Holds a row of an independent table; sends everything held once {@code maxRows} rows wait in all. */
+    /**
+     * Holds a row of an independent table; sends everything held once {@code maxRows} rows wait in
+     * all. A row that can start or extend the run being built, with no earlier row of its table
+     * held, goes straight to that run instead: it may pass held rows of other independent tables,
+     * and a run of one table alone (bulk inserts) keeps streaming into its COPY as rows arrive.
+     */
     void hold(RowStatement row, long lsn) throws SQLException {
-        held.computeIfAbsent(row.table().qualifiedName(), table -> new TableRows()).add(row, lsn);
-        if (++heldRows + batch.pendingRows() >= maxRows) {
+        String table = row.table().qualifiedName();
+        TableRows rows = held.get(table);
+        if (rows == null && (batch.pendingRows() == 0 || batch.extendsRun(row))) {
+            batch.add(row, lsn);
+        } else {
+            if (rows == null) {
+                rows = new TableRows();
+                held.put(table, rows);
+            }
+            rows.add(row, lsn);
+            heldRows++;
+        }
+        if (heldRows > 0 && heldRows + batch.pendingRows() >= maxRows) {
             sendHeld();
         }
     }
