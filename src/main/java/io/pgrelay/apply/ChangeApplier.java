@@ -32,8 +32,10 @@ import org.postgresql.replication.LogSequenceNumber;
  * transaction (DESIGN.md invariant 2).
  *
  * <p>Changes are sent as they arrive (in JDBC batches), never collected per transaction, so
- * memory does not grow with transaction size. A group is only ever committed at an upstream
- * commit boundary; a partial upstream transaction is rolled back, never committed.
+ * memory does not grow with transaction size. With {@link #withConstraints} rows of independent
+ * tables are held per table up to the batch size and sent table by table ({@link CrossTableBatch}).
+ * A group is only ever committed at an upstream commit boundary; a partial upstream transaction
+ * is rolled back, never committed.
  *
  * <p>Transactions whose commit LSN is below the checkpoint read at start are skipped: they were
  * applied before a crash that happened after the downstream commit but before the upstream
@@ -57,9 +59,11 @@ public final class ChangeApplier implements AutoCloseable {
     private final DownstreamCatalog catalog = new DownstreamCatalog();
     private final Map<Integer, Relation> relations = new HashMap<>();
     private final Map<Integer, TargetTable> targets = new HashMap<>();
-    private final StatementBatch batch;
+    private final CrossTableBatch batch;
     private final RelationCheck relationCheck;
     private CopyFilter copyFilter = CopyFilter.NONE;
+    /** Null: no reordering at all, every row keeps its exact position. */
+    private DownstreamConstraints constraints;
     private final boolean asyncCommit;
     private final UnflushedCommits unflushed = new UnflushedCommits();
 
@@ -100,7 +104,7 @@ public final class ChangeApplier implements AutoCloseable {
         this.asyncCommit = asyncCommit;
         this.listener = listener;
         connection.setAutoCommit(false);
-        this.batch = new StatementBatch(connection, policy, batchSize);
+        this.batch = new CrossTableBatch(new StatementBatch(connection, policy, batchSize), batchSize);
         if (asyncCommit) {
             // The checkpoint just read may come from an asynchronous commit of an earlier
             // session that is not on disk yet: make it durable before anyone acknowledges it.
@@ -118,6 +122,16 @@ public final class ChangeApplier implements AutoCloseable {
      */
     public ChangeApplier withCopyFilter(CopyFilter filter) {
         this.copyFilter = filter;
+        return this;
+    }
+
+    /**
+     * Lets rows of independent tables be sent table by table within a group instead of in their
+     * interleaved order (see {@link CrossTableBatch}); set once, before the first message. Without
+     * it, every row keeps its exact position.
+     */
+    public ChangeApplier withConstraints(DownstreamConstraints constraints) {
+        this.constraints = constraints;
         return this;
     }
 
@@ -381,7 +395,11 @@ public final class ChangeApplier implements AutoCloseable {
         }
         TargetTable table = target(relationId);
         RowStatement row = builder.build(table);
-        batch.add(row, transactionLsn);
+        if (constraints != null && constraints.table(table.qualifiedName()).isIndependent()) {
+            batch.hold(row, transactionLsn);
+        } else {
+            batch.addInOrder(row, transactionLsn);
+        }
         groupChanges++;
         listener.rowApplied(table.relation(), row.operation().label());
     }
@@ -440,8 +458,8 @@ public final class ChangeApplier implements AutoCloseable {
                     + " before its Relation message: the upstream broke the pgoutput protocol");
         }
         boolean full = relation.replicaIdentity() == ReplicaIdentity.FULL;
-        // Flush first: the catalog lookup may roll back to a savepoint, which must not
-        // interleave with rows that are bound but not yet sent.
+        // Flush first, held rows too: the catalog lookup may roll back to a savepoint, which
+        // must not interleave with rows that are bound but not yet sent.
         batch.flush();
         table = new TargetTable(relation, catalog.describe(connection, relation, full), policy);
         targets.put(relationId, table);

@@ -13,9 +13,9 @@ import java.util.Set;
 
 /**
  * What the downstream catalog says about how writes to its tables depend on each other, read
- * once per session: which tables are linked by foreign keys (transitively: one group), which
- * fire user triggers or rules (they may touch any table), and which unique or exclusion
- * constraints each table has.
+ * once per session: which tables are linked by foreign keys or by inheritance and partitioning
+ * (transitively: one group), which fire user triggers or rules (they may touch any table), and
+ * which unique or exclusion constraints each table has.
  *
  * <p>Apply may change the order of writes only where nothing can observe it: parallel apply runs
  * transactions of disjoint keys on separate connections, and grouping may batch rows of
@@ -74,6 +74,15 @@ public final class DownstreamConstraints {
               JOIN pg_catalog.pg_class c ON c.oid = k.conrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
               JOIN pg_catalog.pg_class f ON f.oid = k.confrelid JOIN pg_catalog.pg_namespace fn ON fn.oid = f.relnamespace
              WHERE k.contype = 'f'
+            UNION ALL
+            -- Inheritance and partitions link tables too: an UPDATE or DELETE of a parent also
+            -- reaches its children's rows (the apply statements do not say ONLY).
+            SELECT '"' || replace(cn.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"',
+                   '"' || replace(pn.nspname, '"', '""') || '"."' || replace(p.relname, '"', '""') || '"'
+              FROM pg_catalog.pg_inherits i
+              JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
+              JOIN pg_catalog.pg_class p ON p.oid = i.inhparent JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+             WHERE c.relkind IN ('r', 'p')
             """;
 
     private final Map<String, Table> tables;

@@ -91,6 +91,16 @@ final class StatementBatch {
         lsns.clear();
     }
 
+    /** True when {@code row} would extend the current run (same SQL) rather than end it. */
+    boolean extendsRun(RowStatement row) {
+        return !rows.isEmpty() && row.sql().equals(rows.get(0).sql());
+    }
+
+    /** Rows of the current run, not executed yet. */
+    int pendingRows() {
+        return rows.size();
+    }
+
     /** The downstream transaction ended (commit or rollback): its savepoint is gone with it. */
     void transactionEnded() {
         savepointSet = false;

@@ -164,9 +164,11 @@ final class RelaySession {
             store.ensureTable(connection);
             Checkpoint checkpoint = store.read(connection); // autocommit: the pool's default
             CopyFilter filter = ResumedTables.filter(connection, config.relayName(), checkpoint);
+            DownstreamConstraints constraints = DownstreamConstraints.read(connection);
             return new ChangeApplier(connection, store, checkpoint, config.conflictPolicy(),
                     config.applyBatchSize(), config.applyAsyncCommit(), listener, new SchemaDrift(config.schema().addColumns()))
-                    .withCopyFilter(filter);
+                    .withCopyFilter(filter)
+                    .withConstraints(constraints);
         } catch (SQLException | RuntimeException e) {
             connection.close();
             throw e;
