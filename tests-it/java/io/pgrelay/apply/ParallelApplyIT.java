@@ -73,6 +73,9 @@ class ParallelApplyIT {
             properties.setProperty("apply.async-commit", "true");
             // Small downstream groups: many commits in flight at once, many checkpoints to sample.
             properties.setProperty("apply.group-changes", Integer.toString(GROUP_CHANGES));
+            // Units of 10 changes (many in flight at once); transactions above max(group-changes,
+            // 10 x batch-size) = 100 changes stream to their lane.
+            properties.setProperty("apply.batch-size", "10");
             properties.setProperty("schema.add-columns", "true");
             RelayConfig config = pair.config(properties);
 

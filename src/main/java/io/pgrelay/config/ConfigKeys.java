@@ -58,7 +58,7 @@ public final class ConfigKeys {
             "what to do when a change does not fit the downstream rows: error (stop), skip or upsert");
     public static final KeySpec APPLY_BATCH_SIZE = integer("apply.batch-size", 1000, 1, 100_000,
             "statements per JDBC batch");
-    public static final KeySpec APPLY_GROUP_CHANGES = integer("apply.group-changes", 10_000, 1, 10_000_000,
+    public static final KeySpec APPLY_GROUP_CHANGES = integer("apply.group-changes", 1_000, 1, 10_000_000,
             "most changes grouped in one downstream transaction; an upstream transaction is never split");
     public static final KeySpec APPLY_ASYNC_COMMIT = optional("apply.async-commit", KeyType.BOOLEAN, "true",
             "commit downstream with synchronous_commit=off; the upstream is still acknowledged only what the downstream has flushed");

@@ -193,7 +193,8 @@ final class RelaySession {
                 Connection control = downstream.getConnection();
                 try {
                     return new ParallelApplyWorker(lanes, control, store, DownstreamConstraints.read(control), listener,
-                            config.applyAsyncCommit(), config.applyBatchSize(), config.applyGroupChanges(),
+                            config.applyAsyncCommit(), config.applyBatchSize(),
+                            Math.max(config.applyGroupChanges(), 10 * config.applyBatchSize()),
                             config.statusInterval(), config.shutdownTimeout().dividedBy(2));
                 } catch (SQLException | RuntimeException e) {
                     control.close();

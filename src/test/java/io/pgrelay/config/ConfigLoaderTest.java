@@ -42,7 +42,8 @@ class ConfigLoaderTest {
         assertEquals(4, c.downstreamPoolSize());
         assertEquals(ConflictPolicy.ERROR, c.conflictPolicy());
         assertEquals(1000, c.applyBatchSize());
-        assertEquals(10_000, c.applyGroupChanges());
+        assertEquals(1_000, c.applyGroupChanges());
+        assertTrue(c.applyWorkers() >= 1 && c.applyWorkers() <= 4, "apply.workers=0 picks 1..4");
         assertFalse(c.syncInitial());
         assertEquals("", c.feed().listen());
         assertEquals("", c.feed().user());
