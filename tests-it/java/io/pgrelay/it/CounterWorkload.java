@@ -218,7 +218,8 @@ public final class CounterWorkload implements Runnable {
                         events = 1;
                     }
                     connection.commit();
-                } catch (SQLException e) {
+                } catch (SQLException | AssertionError thrown) {
+                    SQLException e = connectionFailure(connection, thrown);
                     if (!committedAfterAll(firstEvent)) {
                         reconnects++;
                         throw e;
@@ -233,6 +234,27 @@ public final class CounterWorkload implements Runnable {
                 }
             }
         }
+    }
+
+    /**
+     * pgjdbc can report a connection that broke mid-batch as an AssertionError of its own (with
+     * assertions on, as in tests): on a dead connection that is a connection failure like any
+     * other; on a live one it is a real error and goes up.
+     */
+    private static SQLException connectionFailure(Connection connection, Throwable thrown) {
+        if (thrown instanceof SQLException e) {
+            return e;
+        }
+        boolean alive;
+        try {
+            alive = connection.isValid(2);
+        } catch (SQLException e) {
+            alive = false;
+        }
+        if (alive) {
+            throw (AssertionError) thrown;
+        }
+        return new SQLException("connection lost: " + thrown.getMessage(), "08006", thrown);
     }
 
     /** Only a committed transaction is part of the expected state. */
