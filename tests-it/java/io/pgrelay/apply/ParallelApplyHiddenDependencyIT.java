@@ -45,6 +45,9 @@ class ParallelApplyHiddenDependencyIT {
             Properties properties = ParallelApply.configure(pair.properties("hidden", "hidden"), ParallelApply.workers());
             properties.setProperty("apply.group-changes", "4"); // small units: many of them in flight at once
             properties.setProperty("apply.batch-size", "4");
+            // A lane deadlock left to the socket timeout would take this long to break: catching
+            // up well within it shows that the yield broke it.
+            properties.setProperty("downstream.timeout", "120s");
             try (RelayRunner relay = RelayRunner.start(pair.config(properties))) {
                 relay.awaitStreaming(Duration.ofSeconds(30));
                 pair.downstream("CREATE UNIQUE INDEX token_holder ON token (holder)");
@@ -60,7 +63,7 @@ class ParallelApplyHiddenDependencyIT {
                 }
                 String content = "SELECT string_agg(id || ':' || coalesce(holder::text, '-'), ',' ORDER BY id) FROM token";
                 List<List<String>> expected = pair.upstreamRows(content);
-                long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+                long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
                 List<List<String>> actual = pair.downstreamRows(content);
                 while (!expected.equals(actual) && System.nanoTime() < deadline && !relay.hasExited()) {
                     Thread.sleep(200);

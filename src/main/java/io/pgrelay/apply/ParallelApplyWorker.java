@@ -472,11 +472,11 @@ public final class ParallelApplyWorker implements AutoCloseable {
 
     /**
      * The safety net under the conflict keys: when the oldest unit has not committed for a
-     * second, asks the downstream whether its lane waits for a lock of another lane. Such a lane
-     * runs a later unit (units wait only for earlier ones), which then waits for its turn behind
-     * the blocked one forever: a deadlock PostgreSQL cannot see. The later unit yields: it rolls
-     * back and applies again after the earlier ones. Only a dependency the keys miss (a downstream
-     * trigger's effects, say) gets here.
+     * second, asks the downstream which lanes wait for a lock of a lane that runs a later unit.
+     * That later unit would wait for its turn behind the blocked one forever: a deadlock
+     * PostgreSQL cannot see. It yields: it rolls back and applies again after the earlier ones.
+     * Only a dependency the keys miss (a constraint created after the session started, say) gets
+     * here.
      */
     private void resolveStall() throws SQLException {
         long committed = order.committed();
@@ -490,30 +490,34 @@ public final class ParallelApplyWorker implements AutoCloseable {
             return;
         }
         stallSince = now;
-        int oldestLane = laneOf(committed + 1);
-        if (oldestLane < 0) {
-            return;
+        // Every lane waiting for a lock of a lane with a later unit: the later one yields. Not
+        // only the oldest unit's blockers: a yielding lane that is itself blocked by a still later
+        // one can only yield once that one has.
+        Integer[] pids = new Integer[lanePids.length];
+        for (int i = 0; i < lanePids.length; i++) {
+            pids[i] = lanePids[i];
         }
-        try (var statement = control.prepareStatement("SELECT unnest(pg_blocking_pids(?))")) {
-            statement.setInt(1, lanePids[oldestLane]);
+        try (var statement = control.prepareStatement(
+                "SELECT waiter, unnest(pg_blocking_pids(waiter)) FROM unnest(?::int[]) AS waiter")) {
+            statement.setArray(1, control.createArrayOf("int4", pids));
             try (ResultSet rs = statement.executeQuery()) {
                 while (rs.next()) {
-                    int blocker = rs.getInt(1);
-                    for (int i = 0; i < lanes.size(); i++) {
-                        if (lanePids[i] == blocker && laneUnit[i] > committed + 1) {
-                            log.debug("parallel apply: unit {} waits for a lock of unit {}; unit {} yields",
-                                    committed + 1, laneUnit[i], laneUnit[i]);
-                            order.requestYield(laneUnit[i]);
-                        }
+                    int waiter = laneOfPid(rs.getInt(1));
+                    int blocker = laneOfPid(rs.getInt(2));
+                    if (waiter >= 0 && blocker >= 0 && laneUnit[blocker] > laneUnit[waiter]
+                            && laneUnit[blocker] > committed) {
+                        log.debug("parallel apply: unit {} waits for a lock of unit {}; unit {} yields",
+                                laneUnit[waiter], laneUnit[blocker], laneUnit[blocker]);
+                        order.requestYield(laneUnit[blocker]);
                     }
                 }
             }
         }
     }
 
-    private int laneOf(long seq) {
-        for (int i = 0; i < laneUnit.length; i++) {
-            if (laneUnit[i] == seq) {
+    private int laneOfPid(int pid) {
+        for (int i = 0; i < lanePids.length; i++) {
+            if (lanePids[i] == pid) {
                 return i;
             }
         }
