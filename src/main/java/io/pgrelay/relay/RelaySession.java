@@ -158,32 +158,17 @@ final class RelaySession {
         }
     }
 
-    /** What every applier of a session starts from, read once on its first connection. */
-    private record SessionStart(Checkpoint checkpoint, CopyFilter filter, DownstreamConstraints constraints) {}
-
-    private SessionStart sessionStart;
-
     private ChangeApplier openApplier(CheckpointStore store) throws SQLException {
         Connection connection = downstream.getConnection();
         try {
             store.ensureTable(connection);
             Checkpoint checkpoint = store.read(connection); // autocommit: the pool's default
-            sessionStart = new SessionStart(checkpoint, ResumedTables.filter(connection, config.relayName(), checkpoint),
-                    DownstreamConstraints.read(connection));
-            return applierOn(connection, store);
-        } catch (SQLException | RuntimeException e) {
-            connection.close();
-            throw e;
-        }
-    }
-
-    /** An applier on {@code connection} from the session's start; closes the connection if it cannot be made. */
-    private ChangeApplier applierOn(Connection connection, CheckpointStore store) throws SQLException {
-        try {
-            return new ChangeApplier(connection, store, sessionStart.checkpoint(), config.conflictPolicy(),
+            CopyFilter filter = ResumedTables.filter(connection, config.relayName(), checkpoint);
+            DownstreamConstraints constraints = DownstreamConstraints.read(connection);
+            return new ChangeApplier(connection, store, checkpoint, config.conflictPolicy(),
                     config.applyBatchSize(), config.applyAsyncCommit(), listener, new SchemaDrift(config.schema().addColumns()))
-                    .withCopyFilter(sessionStart.filter())
-                    .withConstraints(sessionStart.constraints());
+                    .withCopyFilter(filter)
+                    .withConstraints(constraints);
         } catch (SQLException | RuntimeException e) {
             connection.close();
             throw e;
@@ -191,20 +176,23 @@ final class RelaySession {
     }
 
     /**
-     * apply.workers > 1: {@code first} becomes lane 1, the others start from the same checkpoint,
-     * and one more connection fences the checkpoint (a move since it was read fails the session)
-     * and tracks the flush position.
+     * apply.workers > 1: {@code first} becomes lane 1, the others open like it (same checkpoint),
+     * and one more connection fences the checkpoint and tracks the flush position.
      */
     private ParallelApplyWorker openParallel(ChangeApplier first, CheckpointStore store) throws SessionFailure {
         List<ChangeApplier> lanes = new ArrayList<>(List.of(first));
         try {
             return onDownstream(() -> {
                 for (int i = 1; i < config.applyWorkers(); i++) {
-                    lanes.add(applierOn(downstream.getConnection(), store));
+                    ChangeApplier lane = openApplier(store);
+                    lanes.add(lane);
+                    if (!lane.durable().equals(first.durable())) {
+                        throw new SQLException("the checkpoint moved while parallel apply lanes opened", "40001");
+                    }
                 }
                 Connection control = downstream.getConnection();
                 try {
-                    return new ParallelApplyWorker(lanes, control, store, sessionStart.constraints(), listener,
+                    return new ParallelApplyWorker(lanes, control, store, DownstreamConstraints.read(control), listener,
                             config.applyAsyncCommit(), config.applyBatchSize(),
                             Math.max(config.applyGroupChanges(), 10 * config.applyBatchSize()),
                             config.statusInterval(), config.shutdownTimeout().dividedBy(2));
