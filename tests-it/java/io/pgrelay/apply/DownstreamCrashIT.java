@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgrelay.it.ParallelApply;
 import io.pgrelay.it.RelayRunner;
+import io.pgrelay.it.ThreadDump;
 import io.pgrelay.it.ReplicationPair;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -130,7 +131,7 @@ class DownstreamCrashIT {
         LogSequenceNumber start = checkpoint(pair);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (checkpoint(pair).equals(start)) {
-            assertTrue(System.nanoTime() < deadline, "the checkpoint did not move within 30 s");
+            assertTrue(System.nanoTime() < deadline, () -> "the checkpoint did not move within 30 s; relay threads:\n" + ThreadDump.relayThreads());
             Thread.sleep(20);
         }
     }

@@ -383,7 +383,8 @@ final class FaultRun implements AutoCloseable {
             }
             if (System.nanoTime() > deadline) {
                 fail("after " + after + ": the tiers did not catch up with the root (event " + target + ") within "
-                        + RECOVERY.toSeconds() + " s; R1 log:\n" + r1.current().log() + "\nR2 log:\n" + r2.current().log());
+                        + RECOVERY.toSeconds() + " s; R1 log:\n" + r1.current().log() + "\nR2 log:\n" + r2.current().log()
+                        + "\nthreads of R1:\n" + threadDump(r1.current()) + "\nthreads of R2:\n" + threadDump(r2.current()));
             }
             Thread.sleep(100);
         }

@@ -50,9 +50,17 @@ final class BinaryPgServer implements PgServer {
         reported(server::start);
     }
 
+    /**
+     * A fast stop waits for every walsender's client to confirm what it was sent: when it does
+     * not finish, the stacks of the in-process relays say why.
+     */
     @Override
     public void stop() {
-        reported(server::stop);
+        try {
+            reported(server::stop);
+        } catch (PgClusterException e) {
+            throw new PgClusterException(e.getMessage() + "\n--- relay threads in this JVM ---\n" + ThreadDump.relayThreads(), e);
+        }
     }
 
     @Override

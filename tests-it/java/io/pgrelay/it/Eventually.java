@@ -25,7 +25,10 @@ public final class Eventually {
             want = expected.get();
             got = actual.get();
         }
-        assertEquals(want, got, what + ": downstream differs from upstream after " + timeout.toSeconds() + " s");
+        if (!Objects.equals(want, got)) {
+            assertEquals(want, got, what + ": downstream differs from upstream after " + timeout.toSeconds() + " s"
+                    + "; relay threads in this JVM:\n" + ThreadDump.relayThreads());
+        }
     }
 
     /** The same query on both sides of the pair must return the same rows. */

@@ -6,6 +6,11 @@ final class SqlStates {
 
     private SqlStates() {}
 
+    /** Class 08: the connection is gone or broken; no statement can follow on it. */
+    static boolean isConnectionFailure(String sqlState) {
+        return sqlState != null && sqlState.startsWith("08");
+    }
+
     /**
      * Errors caused by the row or the table, not by the connection: data exceptions (22),
      * integrity violations (23), triggered data change (27), syntax or access rules (42),

@@ -146,22 +146,26 @@ final class StatementBatch {
     private void endCopy() throws SQLException {
         CopyIn open = copy;
         copy = null;
-        open.endCopy();
+        try {
+            open.endCopy();
+        } catch (SQLException e) {
+            release(open, e);
+            throw e;
+        }
     }
 
-    /** The downstream refused something in the streamed run: undo it and replay it row by row. */
+    /**
+     * The downstream refused something in the streamed run: undo it and replay it row by row.
+     * A lost connection is passed on as it is: nothing can be replayed on it.
+     */
     private void replayRun(SQLException failure) throws SQLException {
         if (copy != null) {
             CopyIn open = copy;
             copy = null;
-            if (open.isActive()) {
-                try {
-                    open.cancelCopy();
-                } catch (SQLException e) {
-                    // Whether the connection still works shows in the rollback just below.
-                    failure.addSuppressed(e);
-                }
-            }
+            release(open, failure);
+        }
+        if (SqlStates.isConnectionFailure(failure.getSQLState())) {
+            throw failure;
         }
         rollbackToSavepoint(failure);
         executeOneByOne();
@@ -250,6 +254,23 @@ final class StatementBatch {
                     : "SAVEPOINT " + SAVEPOINT);
         }
         savepointSet = true;
+    }
+
+    /**
+     * Ends a COPY that failed. pgjdbc keeps the connection locked for a COPY that failed on I/O
+     * (a socket timeout or a lost connection while ending it), and every later statement on the
+     * connection, the rollback included, would wait for that lock forever without a timeout.
+     * Cancelling releases the lock whatever happens on the wire.
+     */
+    private static void release(CopyIn open, SQLException failure) {
+        if (open.isActive()) {
+            try {
+                open.cancelCopy();
+            } catch (SQLException e) {
+                // Whether the connection still works shows in what the caller does next.
+                failure.addSuppressed(e);
+            }
+        }
     }
 
     /** Undoes the failed multi-row run; when even that fails, the connection is the problem. */
