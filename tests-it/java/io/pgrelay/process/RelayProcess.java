@@ -32,6 +32,8 @@ import java.util.function.BooleanSupplier;
 public final class RelayProcess implements AutoCloseable {
 
     /** System property failsafe sets to the runnable jar built by {@code mvn package}. */
+    /** Extra JVM options for every relay process (bench/run -Dpgrelay.jvm.options="…"). */
+    public static final String JVM_OPTIONS_PROPERTY = "pgrelay.jvm.options";
     public static final String JAR_PROPERTY = "pgrelay.jar";
     private static final Duration KILL_WAIT = Duration.ofSeconds(15);
     private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
@@ -67,11 +69,18 @@ public final class RelayProcess implements AutoCloseable {
         return jar;
     }
 
-    /** The base command: this JVM's java, small heap, the jar. */
+    /**
+     * The base command: this JVM's java, small heap, the jar; plus the JVM options in the system
+     * property {@value #JVM_OPTIONS_PROPERTY} (space-separated), e.g. to profile the relay with JFR.
+     */
     private static List<String> javaCommand() {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx256m");
+        String extra = System.getProperty(JVM_OPTIONS_PROPERTY, "").trim();
+        if (!extra.isEmpty()) {
+            command.addAll(List.of(extra.split("\\s+")));
+        }
         command.add("-jar");
         command.add(jar().toString());
         return command;
