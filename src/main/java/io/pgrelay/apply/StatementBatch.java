@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
@@ -36,7 +37,9 @@ final class StatementBatch {
     private final ConflictPolicy policy;
     private final int maxRows;
     private final List<RowStatement> rows = new ArrayList<>();
-    private final List<Long> lsns = new ArrayList<>();
+    /** The LSN of each row's transaction, parallel to {@link #rows}. */
+    private long[] lsns = new long[64];
+    private final CopyText copyText = new CopyText();
     private long skippedConflicts;
     private boolean savepointSet;
     /** The COPY that the current run streams into, while one is open. */
@@ -53,8 +56,11 @@ final class StatementBatch {
         if (!rows.isEmpty() && !row.sql().equals(rows.get(0).sql())) {
             flush();
         }
+        if (rows.size() == lsns.length) {
+            lsns = Arrays.copyOf(lsns, lsns.length * 2);
+        }
+        lsns[rows.size()] = lsn;
         rows.add(row);
-        lsns.add(lsn);
         try {
             if (copy != null) {
                 write(row);
@@ -88,7 +94,6 @@ final class StatementBatch {
             executeRun();
         }
         rows.clear();
-        lsns.clear();
     }
 
     /** True when {@code row} would extend the current run (same SQL) rather than end it. */
@@ -121,7 +126,6 @@ final class StatementBatch {
             copy = null;
         }
         rows.clear();
-        lsns.clear();
         savepointSet = false;
     }
 
@@ -139,8 +143,8 @@ final class StatementBatch {
 
     /** One row at a time: the COPY holds no more than pgjdbc's output buffer. */
     private void write(RowStatement row) throws SQLException {
-        byte[] line = CopyText.row(row.params());
-        copy.writeToCopy(line, 0, line.length);
+        int length = copyText.encode(row.params());
+        copy.writeToCopy(copyText.bytes(), 0, length);
     }
 
     private void endCopy() throws SQLException {
@@ -170,7 +174,6 @@ final class StatementBatch {
         rollbackToSavepoint(failure);
         executeOneByOne();
         rows.clear();
-        lsns.clear();
     }
 
     /**
@@ -226,7 +229,7 @@ final class StatementBatch {
             counts = statement.executeBatch();
         }
         for (int i = 0; i < counts.length; i++) {
-            checkCount(rows.get(i), counts[i], lsns.get(i));
+            checkCount(rows.get(i), counts[i], lsns[i]);
         }
     }
 
@@ -240,9 +243,9 @@ final class StatementBatch {
                 try {
                     count = statement.executeUpdate();
                 } catch (SQLException e) {
-                    throw refused(row, lsns.get(i), e);
+                    throw refused(row, lsns[i], e);
                 }
-                checkCount(row, count, lsns.get(i));
+                checkCount(row, count, lsns[i]);
             }
         }
     }

@@ -99,8 +99,10 @@ public final class StreamReader {
                 continue;
             }
             idleSleep = 0;
-            // pgjdbc reports the XLogData's dataStart as the last received position.
-            receivedLog.append(stream.getLastReceiveLSN(), data.duplicate());
+            if (receivedLog != ReceivedLog.NONE) {
+                // pgjdbc reports the XLogData's dataStart as the last received position.
+                receivedLog.append(stream.getLastReceiveLSN(), data.duplicate());
+            }
             handOff(decoder.decode(data), keepRunning);
             sendFeedback(false);
         }

@@ -1,5 +1,6 @@
 package io.pgrelay.apply;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.nio.charset.StandardCharsets;
@@ -31,5 +32,23 @@ class CopyTextTest {
     @Test
     void aValueOfBackslashDotIsNotTheEndMarker() {
         assertEquals("\\\\.\n", row("\\."));
+    }
+
+    @Test
+    void encodesLikeStringGetBytesForEveryWidthAndUnpairedSurrogates() {
+        String[] values = {"é ß", "€ 中文", "😀x😀", "lone \uD800 high", "lone \uDC00 low", "end \uD83D"};
+        for (String value : values) {
+            assertArrayEquals((value + "\n").getBytes(StandardCharsets.UTF_8), CopyText.row(new String[] {value}), value);
+        }
+    }
+
+    @Test
+    void theReusedBufferGrowsForAWideRowAndStaysCorrectForTheNext() {
+        CopyText text = new CopyText();
+        String wide = "ü\t".repeat(1000);
+        int length = text.encode(new String[] {wide, null});
+        assertEquals(wide.replace("\t", "\\t") + "\t\\N\n", new String(text.bytes(), 0, length, StandardCharsets.UTF_8));
+        length = text.encode(new String[] {"a", "b"});
+        assertEquals("a\tb\n", new String(text.bytes(), 0, length, StandardCharsets.UTF_8));
     }
 }
