@@ -241,7 +241,7 @@ public final class CatchUpBenchmark {
             case NATIVE, NATIVE_SYNC -> new NativeSubscription(stage, kind);
             case RECVLOGICAL -> new RecvlogicalConsumer(stage);
             case DECODE -> new InBackendDecode(stage);
-            case PGRELAY, PGRELAY_PARALLEL -> new PgrelayConsumer(stage, kind);
+            case PGRELAY, PGRELAY_PARALLEL, PGRELAY_C2 -> new PgrelayConsumer(stage, kind);
         };
     }
 
@@ -257,7 +257,7 @@ public final class CatchUpBenchmark {
         if (kind == ConsumerKind.RECVLOGICAL && tools.pgRecvlogical() == null) {
             return "pg_recvlogical not found (PATH, /usr/lib/postgresql/N/bin); install postgresql-client";
         }
-        if ((kind == ConsumerKind.PGRELAY || kind == ConsumerKind.PGRELAY_PARALLEL) && tools.jar() == null) {
+        if (kind.isPgrelay() && tools.jar() == null) {
             return "target/pgrelay.jar is missing: run mvn package";
         }
         return null;

@@ -10,8 +10,14 @@ enum ConsumerKind {
     NATIVE_SYNC("native-sync", "native, synchronous_commit=on"),
     RECVLOGICAL("recvlogical", "pg_recvlogical -> /dev/null"),
     DECODE("decode", "in-backend decode (pg_logical_slot_get_binary_changes)"),
-    PGRELAY("pgrelay", "pgrelay (java -Xmx256m -jar, start-up included)"),
-    PGRELAY_PARALLEL("pgrelay-parallel", "pgrelay, apply.workers=4 (parallel apply)");
+    PGRELAY("pgrelay", "pgrelay (java -Xmx256m -XX:TieredStopAtLevel=1 -jar, as shipped; start-up included)"),
+    PGRELAY_PARALLEL("pgrelay-parallel", "pgrelay, apply.workers=4 (parallel apply)"),
+    PGRELAY_C2("pgrelay-c2", "pgrelay with both JITs (-XX:TieredStopAtLevel=4, the JVM's default)");
+
+    /** The consumers that run pgrelay processes. */
+    boolean isPgrelay() {
+        return this == PGRELAY || this == PGRELAY_PARALLEL || this == PGRELAY_C2;
+    }
 
     private final String id;
     private final String label;

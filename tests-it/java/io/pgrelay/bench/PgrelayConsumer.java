@@ -4,6 +4,7 @@ import io.pgrelay.embedded.TreeDeletion;
 import io.pgrelay.it.fault.FaultProxy;
 import io.pgrelay.process.RelayProcess;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -12,8 +13,9 @@ import java.util.TreeMap;
  * the process start, so JVM start-up and connecting are part of its time. Its heap is watched
  * through its /metrics.
  *
- * <p>Two kinds: serial apply ({@code apply.workers=1}, what a 2-core machine picks by itself) and
- * parallel apply ({@code apply.workers=4}). With {@code -Dbench.downstream.delay=MS} the relay
+ * <p>Three kinds: serial apply ({@code apply.workers=1}, what a 2-core machine picks by itself),
+ * parallel apply ({@code apply.workers=4}), and serial apply with the JVM's default JIT (both C1
+ * and C2) instead of the quick JIT alone that the systemd units and the image ship. With {@code -Dbench.downstream.delay=MS} the relay
  * reaches its downstream through a proxy that holds every chunk that long, a far or slow
  * downstream, where parallel connections hide the round trips.
  */
@@ -61,7 +63,8 @@ final class PgrelayConsumer implements CatchUpConsumer {
         }
         long start = System.nanoTime();
         long deadline = start + stage.options().timeout().toNanos();
-        relay = RelayProcess.start(slot, stage.work(), config);
+        relay = RelayProcess.start(slot, stage.work(), config, Map.of(),
+                kind == ConsumerKind.PGRELAY_C2 ? List.of("-XX:TieredStopAtLevel=4") : List.of());
         sampler = new HeapSampler(httpPort);
         long equal = Content.awaitEqual(stage.down1(), db, stage.tables(), backlog.expected(), backlog.marker(),
                 deadline, () -> Pgrelay.requireAlive(relay));

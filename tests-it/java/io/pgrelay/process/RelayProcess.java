@@ -34,6 +34,8 @@ public final class RelayProcess implements AutoCloseable {
     /** System property failsafe sets to the runnable jar built by {@code mvn package}. */
     /** Extra JVM options for every relay process (bench/run -Dpgrelay.jvm.options="…"). */
     public static final String JVM_OPTIONS_PROPERTY = "pgrelay.jvm.options";
+    /** As in systemd/pgrelay.service and the Dockerfile: the quick JIT only. */
+    public static final String SHIPPED_JVM_FLAG = "-XX:TieredStopAtLevel=1";
     public static final String JAR_PROPERTY = "pgrelay.jar";
     private static final Duration KILL_WAIT = Duration.ofSeconds(15);
     private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
@@ -70,13 +72,22 @@ public final class RelayProcess implements AutoCloseable {
     }
 
     /**
-     * The base command: this JVM's java, small heap, the jar; plus the JVM options in the system
-     * property {@value #JVM_OPTIONS_PROPERTY} (space-separated), e.g. to profile the relay with JFR.
+     * The base command: this JVM's java, small heap, the JIT flag the systemd units and the image
+     * ship ({@link #SHIPPED_JVM_FLAG}), the jar; plus the JVM options in the system property
+     * {@value #JVM_OPTIONS_PROPERTY} (space-separated), e.g. to profile the relay with JFR, or
+     * {@code -XX:TieredStopAtLevel=4} to measure with both JITs.
      */
     private static List<String> javaCommand() {
+        return javaCommand(List.of());
+    }
+
+    /** As {@link #javaCommand()}, with {@code jvmOptions} last before the jar: they win over the ones before. */
+    private static List<String> javaCommand(List<String> jvmOptions) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx256m");
+        command.add(SHIPPED_JVM_FLAG);
+        command.addAll(jvmOptions);
         String extra = System.getProperty(JVM_OPTIONS_PROPERTY, "").trim();
         if (!extra.isEmpty()) {
             command.addAll(List.of(extra.split("\\s+")));
@@ -109,12 +120,18 @@ public final class RelayProcess implements AutoCloseable {
      * {@code data.dir} stays inside it).
      */
     public static RelayProcess start(String name, Path parent, Properties config, Map<String, String> extraEnv) {
+        return start(name, parent, config, extraEnv, List.of());
+    }
+
+    /** As above, with JVM options of its own (the bench's both-JITs consumer). */
+    public static RelayProcess start(String name, Path parent, Properties config, Map<String, String> extraEnv,
+                                     List<String> jvmOptions) {
         try {
             Path dir = Files.createDirectories(parent).resolve(name);
             Files.createDirectories(dir);
             Path configFile = writeConfig(dir, "relay.properties", config);
             Path log = dir.resolve("relay.log");
-            List<String> command = javaCommand();
+            List<String> command = javaCommand(jvmOptions);
             command.addAll(List.of("run", "-c", configFile.toString()));
             ProcessBuilder builder = new ProcessBuilder(command)
                     .directory(dir.toFile())
