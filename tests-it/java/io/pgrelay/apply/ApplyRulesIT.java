@@ -2,6 +2,7 @@ package io.pgrelay.apply;
 
 import static io.pgrelay.it.Eventually.assertReplicated;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -71,6 +72,43 @@ class ApplyRulesIT {
                     "UPDATE \"Sch ema\".\"Ünï \"\"Tåble\"\"\" SET \"select\" = 'c', \"Id\" = 3 WHERE \"Id\" = 1",
                     "DELETE FROM \"Sch ema\".\"Ünï \"\"Tåble\"\"\" WHERE \"Id\" = 2");
             assertReplicated(pair, "SELECT t::text FROM \"Sch ema\".\"Ünï \"\"Tåble\"\"\" t ORDER BY 1", CATCH_UP);
+        }
+    }
+
+    /**
+     * UPDATE, DELETE and TRUNCATE of a table reach that table's own rows, as native apply does:
+     * rows of a downstream-only inheritance child with the same keys are left alone, and a
+     * downstream table that is partitioned is reached through its partitions.
+     */
+    @Test
+    void changesReachTheTableItselfNotItsInheritanceChildrenButItsPartitions() throws Exception {
+        pair.upstream("CREATE TABLE inh_parent (id int PRIMARY KEY, v text)",
+                "CREATE TABLE part_target (id int PRIMARY KEY, v text)");
+        pair.downstream("CREATE TABLE inh_parent (id int PRIMARY KEY, v text)",
+                "CREATE TABLE inh_child (note text) INHERITS (inh_parent)",
+                "INSERT INTO inh_child VALUES (1, 'child one', 'downstream only'), (2, 'child two', 'downstream only')",
+                "CREATE TABLE part_target (id int PRIMARY KEY, v text) PARTITION BY RANGE (id)",
+                "CREATE TABLE part_low PARTITION OF part_target FOR VALUES FROM (0) TO (100)",
+                "CREATE TABLE part_high PARTITION OF part_target FOR VALUES FROM (100) TO (1000)");
+        pair.upstream("CREATE PUBLICATION own_rows FOR TABLE inh_parent, part_target");
+        List<List<String>> childRows = List.of(List.of("1", "child one"), List.of("2", "child two"));
+        try (RelayRunner relay = relay("own_rows")) {
+            pair.upstream("INSERT INTO inh_parent VALUES (1, 'one'), (2, 'two'), (3, 'three')",
+                    "INSERT INTO part_target SELECT g, 'v' || g FROM generate_series(1, 200) g",
+                    "UPDATE inh_parent SET v = 'ONE' WHERE id = 1",
+                    "DELETE FROM inh_parent WHERE id = 2",
+                    "UPDATE part_target SET v = 'changed' WHERE id % 10 = 0",
+                    "DELETE FROM part_target WHERE id % 7 = 0");
+            assertReplicated(pair, "SELECT id, v FROM ONLY inh_parent ORDER BY id", CATCH_UP);
+            assertReplicated(pair, "SELECT id, v FROM part_target ORDER BY id", CATCH_UP);
+            assertEquals(childRows, pair.downstreamRows("SELECT id, v FROM inh_child ORDER BY id"),
+                    "the child's rows with the same keys are untouched");
+            pair.upstream("TRUNCATE inh_parent, part_target");
+            assertReplicated(pair, "SELECT count(*) FROM ONLY inh_parent", CATCH_UP);
+            assertReplicated(pair, "SELECT count(*) FROM part_target", CATCH_UP);
+            assertEquals(childRows, pair.downstreamRows("SELECT id, v FROM inh_child ORDER BY id"),
+                    "TRUNCATE of the parent leaves the child's rows");
+            assertFalse(relay.hasExited(), "the relay kept running: " + relay.failure());
         }
     }
 

@@ -45,13 +45,7 @@ class CopyFailureIT {
     @Test
     void aCopyWhoseBackendDiesFailsAsALostConnectionInsteadOfHanging() throws Exception {
         try (Connection connection = cluster.connect(DB)) {
-            connection.setAutoCommit(false);
-            StatementBatch batch = new StatementBatch(connection, ConflictPolicy.ERROR, 1000);
-            MultiRowInsert shape = new MultiRowInsert("INSERT INTO copied (id, v) VALUES ", 2, "",
-                    "COPY copied (id, v) FROM STDIN");
-            for (int i = 1; i <= 10; i++) {
-                batch.add(insert(shape, i), 100);
-            }
+            StatementBatch batch = copyRun(connection, 1, 10);
             assertEquals(10, batch.pendingRows(), "the rows stream into an open COPY");
 
             int pid = connection.unwrap(PGConnection.class).getBackendPID();
@@ -70,17 +64,23 @@ class CopyFailureIT {
     @Test
     void aCopyThatEndsNormallyLeavesTheConnectionFree() throws Exception {
         try (Connection connection = cluster.connect(DB)) {
-            connection.setAutoCommit(false);
-            StatementBatch batch = new StatementBatch(connection, ConflictPolicy.ERROR, 1000);
-            MultiRowInsert shape = new MultiRowInsert("INSERT INTO copied (id, v) VALUES ", 2, "",
-                    "COPY copied (id, v) FROM STDIN");
-            for (int i = 1001; i <= 1005; i++) {
-                batch.add(insert(shape, i), 100);
-            }
+            StatementBatch batch = copyRun(connection, 1001, 1005);
             batch.flush();
             connection.rollback();
             assertFalse(connection.isClosed());
         }
+    }
+
+    /** Rows {@code first..last} added to a new batch in a new transaction: from the second on, they stream into a COPY. */
+    private static StatementBatch copyRun(Connection connection, int first, int last) throws SQLException {
+        connection.setAutoCommit(false);
+        StatementBatch batch = new StatementBatch(connection, ConflictPolicy.ERROR, 1000);
+        MultiRowInsert shape = new MultiRowInsert("INSERT INTO copied (id, v) VALUES ", 2, "",
+                "COPY copied (id, v) FROM STDIN");
+        for (int id = first; id <= last; id++) {
+            batch.add(insert(shape, id), 100);
+        }
+        return batch;
     }
 
     private static RowStatement insert(MultiRowInsert shape, int id) {

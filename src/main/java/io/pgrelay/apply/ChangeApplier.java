@@ -414,7 +414,7 @@ public final class ChangeApplier implements AutoCloseable {
         List<Integer> truncated = new ArrayList<>();
         for (int relationId : truncate.relationIds()) {
             if (!copyFilter.inCopy(relation(relationId), transactionLsn)) {
-                tables.add(target(relationId).qualifiedName());
+                tables.add(target(relationId).truncateTarget());
                 truncated.add(relationId);
             }
         }

@@ -19,8 +19,9 @@ import java.util.Map;
 final class DownstreamCatalog {
 
     private static final String COLUMNS_SQL = """
-            SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod), c.relkind = 'p'
               FROM pg_catalog.pg_attribute a
+              JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
              WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY a.attnum
             """;
@@ -36,10 +37,12 @@ final class DownstreamCatalog {
     DownstreamTable describe(Connection connection, Relation relation, boolean probeEquality) throws SQLException {
         String qualified = Sql.qualified(relation.namespace(), relation.name());
         Map<String, DownstreamTable.ColumnType> columns = new LinkedHashMap<>();
+        boolean partitioned = false;
         try (PreparedStatement statement = connection.prepareStatement(COLUMNS_SQL)) {
             statement.setString(1, qualified);
             try (ResultSet rs = statement.executeQuery()) {
                 while (rs.next()) {
+                    partitioned = rs.getBoolean(3);
                     String type = rs.getString(2);
                     boolean comparable = !probeEquality || isComparable(connection, type);
                     columns.put(rs.getString(1), new DownstreamTable.ColumnType(type, comparable));
@@ -57,7 +60,7 @@ final class DownstreamCatalog {
                         + Sql.quoteIdentifier(column.name()) + " that the upstream sends: add it with the upstream's type");
             }
         }
-        return new DownstreamTable(qualified, columns);
+        return new DownstreamTable(qualified, columns, partitioned);
     }
 
     /**

@@ -64,6 +64,11 @@ final class TargetTable {
         return downstream.qualifiedName();
     }
 
+    /** How TRUNCATE names the table: its own rows only (see {@link DownstreamTable#ownRows()}). */
+    String truncateTarget() {
+        return downstream.ownRows();
+    }
+
     RowStatement insert(Insert insert) {
         TupleData row = insert.newTuple();
         if (allColumnsInsert != null && !row.hasUnchangedToast() && row.size() == relation.columns().size()) {
@@ -148,7 +153,7 @@ final class TargetTable {
     }
 
     private String updateSql(BitSet set, Match match) {
-        return "UPDATE " + qualifiedName() + " SET " + assignments(set) + " WHERE " + where(match);
+        return "UPDATE " + downstream.ownRows() + " SET " + assignments(set) + " WHERE " + where(match);
     }
 
     /**
@@ -167,7 +172,7 @@ final class TargetTable {
     }
 
     private String deleteSql(Match match) {
-        return "DELETE FROM " + qualifiedName() + " WHERE " + where(match);
+        return "DELETE FROM " + downstream.ownRows() + " WHERE " + where(match);
     }
 
     private String onConflictUpdate(BitSet present) {
@@ -193,7 +198,7 @@ final class TargetTable {
             return conditions.toString();
         }
         // Under FULL identity duplicate rows are possible: change exactly one, as upstream did.
-        return "(tableoid, ctid) = (SELECT tableoid, ctid FROM " + qualifiedName() + " WHERE " + conditions + " LIMIT 1)";
+        return "(tableoid, ctid) = (SELECT tableoid, ctid FROM " + downstream.ownRows() + " WHERE " + conditions + " LIMIT 1)";
     }
 
     private String condition(int column, boolean nullSafe) {

@@ -64,7 +64,7 @@ class TargetTableTest {
     void updateLeavesUnchangedToastOutAndMatchesOnTheKey() {
         TupleData newRow = TupleDataFixtures.withUnchangedToast(new String[] {"1", "b", null}, 2);
         RowStatement row = table(ReplicaIdentity.DEFAULT, ConflictPolicy.ERROR).update(new Update(1, OldTupleKind.NONE, null, newRow), 0);
-        assertEquals("UPDATE \"s\".\"T\" SET \"id\" = ?, \"Name \"\"q\"\"\" = ? WHERE \"id\" = ?", row.sql());
+        assertEquals("UPDATE ONLY \"s\".\"T\" SET \"id\" = ?, \"Name \"\"q\"\"\" = ? WHERE \"id\" = ?", row.sql());
         assertArrayEquals(new String[] {"1", "b", "1"}, row.params());
         assertTrue(row.expectsRow());
     }
@@ -81,7 +81,7 @@ class TargetTableTest {
     void fullIdentityIsNullSafeComparesTextForTypesWithoutEqualityAndChangesOneRow() {
         RowStatement row = table(ReplicaIdentity.FULL, ConflictPolicy.ERROR)
                 .delete(new Delete(1, OldTupleKind.FULL, TupleData.ofText("1", null, "{\"a\":1}")), 0);
-        assertEquals("DELETE FROM \"s\".\"T\" WHERE (tableoid, ctid) = (SELECT tableoid, ctid FROM \"s\".\"T\" WHERE "
+        assertEquals("DELETE FROM ONLY \"s\".\"T\" WHERE (tableoid, ctid) = (SELECT tableoid, ctid FROM ONLY \"s\".\"T\" WHERE "
                 + "\"id\" IS NOT DISTINCT FROM ? AND \"Name \"\"q\"\"\" IS NOT DISTINCT FROM ? AND \"doc\"::text IS NOT DISTINCT FROM ?::text LIMIT 1)",
                 row.sql());
     }
@@ -90,10 +90,23 @@ class TargetTableTest {
     void upsertOfAnUpdateInsertsWhenTheRowIsMissingWithTypedParameters() {
         RowStatement row = table(ReplicaIdentity.DEFAULT, ConflictPolicy.UPSERT)
                 .update(new Update(1, OldTupleKind.NONE, null, TupleData.ofText("1", "b", "{}")), 0);
-        assertTrue(row.sql().startsWith("WITH updated AS (UPDATE \"s\".\"T\" SET"), row.sql());
+        assertTrue(row.sql().startsWith("WITH updated AS (UPDATE ONLY \"s\".\"T\" SET"), row.sql());
         assertTrue(row.sql().contains("SELECT ?::integer, ?::text, ?::json WHERE NOT EXISTS (SELECT 1 FROM updated)"), row.sql());
         assertEquals(7, row.params().length);
         assertFalse(row.expectsRow(), "zero inserted rows means updated in place");
+    }
+
+    @Test
+    void updatesAndDeletesReachThisTableOnlyButAPartitionedTableWithItsPartitions() {
+        TupleData row = TupleData.ofText("1", "b", "{}");
+        assertTrue(table(ReplicaIdentity.DEFAULT, ConflictPolicy.ERROR).delete(new Delete(1, OldTupleKind.KEY, row), 0)
+                .sql().startsWith("DELETE FROM ONLY \"s\".\"T\" WHERE"), "inheritance children keep their rows");
+        TargetTable partitioned = new TargetTable(new Relation(1, "s", "T", ReplicaIdentity.DEFAULT, COLUMNS),
+                new DownstreamTable(DOWNSTREAM.qualifiedName(), DOWNSTREAM.columns(), true), ConflictPolicy.ERROR);
+        assertTrue(partitioned.delete(new Delete(1, OldTupleKind.KEY, row), 0).sql().startsWith("DELETE FROM \"s\".\"T\" WHERE"));
+        assertTrue(partitioned.update(new Update(1, OldTupleKind.NONE, null, row), 0).sql().startsWith("UPDATE \"s\".\"T\" SET"));
+        assertEquals("\"s\".\"T\"", partitioned.truncateTarget(), "TRUNCATE ONLY is an error on a partitioned table");
+        assertEquals("ONLY \"s\".\"T\"", table(ReplicaIdentity.DEFAULT, ConflictPolicy.ERROR).truncateTarget());
     }
 
     @Test
