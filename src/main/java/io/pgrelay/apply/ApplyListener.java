@@ -22,14 +22,24 @@ public interface ApplyListener {
      */
     default void groupCommitted(Checkpoint checkpoint, int changes, long nanos) {}
 
-    /** An upstream transaction was applied (not yet committed downstream). */
+    /** An upstream transaction was applied; reported once the downstream transaction holding it committed. */
     default void transactionApplied(Commit commit) {}
 
     /** An upstream transaction was skipped because the checkpoint already covers it. */
     default void transactionSkipped(LogSequenceNumber endLsn) {}
 
-    /** One row change (operation: insert, update, delete, truncate) was sent downstream. */
+    /**
+     * One row change (operation: insert, update, delete, truncate) was applied; reported once
+     * the downstream transaction holding it committed.
+     */
     default void rowApplied(Relation relation, String operation) {}
+
+    /** {@code count} row changes of one table and operation, committed together. */
+    default void rowsApplied(Relation relation, String operation, int count) {
+        for (int i = 0; i < count; i++) {
+            rowApplied(relation, operation);
+        }
+    }
 
     /**
      * Parallel apply rolled back a unit and applies it again after the earlier ones, because the

@@ -66,6 +66,7 @@ public final class ChangeApplier implements AutoCloseable {
     private DownstreamConstraints constraints;
     private final boolean asyncCommit;
     private final UnflushedCommits unflushed = new UnflushedCommits();
+    private final UncommittedCounts counts = new UncommittedCounts();
 
     private Checkpoint durable;
     private Checkpoint acknowledgeable;
@@ -207,6 +208,7 @@ public final class ChangeApplier implements AutoCloseable {
         batch.transactionEnded();
         durable = pending;
         pending = null;
+        counts.committed(listener);
         listener.groupCommitted(durable, groupChanges, System.nanoTime() - groupStarted);
         groupChanges = 0;
         return committed(durable);
@@ -307,6 +309,7 @@ public final class ChangeApplier implements AutoCloseable {
     /** Drops whatever is not committed: the rest of an upstream transaction and the open group. */
     public void rollback() throws SQLException {
         batch.close();
+        counts.discard();
         pending = null;
         groupChanges = 0;
         inTransaction = false;
@@ -371,7 +374,7 @@ public final class ChangeApplier implements AutoCloseable {
             return;
         }
         pending = new Checkpoint(commit.endLsn(), commit.commitTime());
-        listener.transactionApplied(commit);
+        counts.transaction(commit);
     }
 
     private void relation(Relation relation) throws SQLException {
@@ -401,7 +404,7 @@ public final class ChangeApplier implements AutoCloseable {
             batch.addInOrder(row, transactionLsn);
         }
         groupChanges++;
-        listener.rowApplied(table.relation(), row.operation().label());
+        counts.row(table.relation(), row.operation().label());
     }
 
     private void truncate(Truncate truncate) throws SQLException {
@@ -434,7 +437,7 @@ public final class ChangeApplier implements AutoCloseable {
         }
         groupChanges++;
         for (int relationId : truncated) {
-            listener.rowApplied(relations.get(relationId), "truncate");
+            counts.row(relations.get(relationId), "truncate");
         }
     }
 

@@ -175,6 +175,11 @@ public class RelayMetrics implements RelayListener {
      */
     @Override
     public void rowApplied(Relation relation, String operation) {
+        rowsApplied(relation, operation, 1);
+    }
+
+    @Override
+    public void rowsApplied(Relation relation, String operation, int count) {
         Map<Relation, Map<String, Counter>> cache = rowCounters.get();
         if (cache.size() > MAX_CACHED_RELATIONS && !cache.containsKey(relation)) {
             cache.clear(); // every session brings new Relation objects: do not keep old ones forever
@@ -187,7 +192,7 @@ public class RelayMetrics implements RelayListener {
                     .tags("table", table, "operation", operation).register(registry);
             byOperation.put(operation, counter);
         }
-        counter.increment();
+        counter.increment(count);
     }
 
     @Override
