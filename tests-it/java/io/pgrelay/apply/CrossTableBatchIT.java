@@ -2,6 +2,7 @@ package io.pgrelay.apply;
 
 import static io.pgrelay.it.Eventually.assertReplicated;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -140,6 +141,83 @@ class CrossTableBatchIT {
             assertEquals(List.of(List.of("1", "2"), List.of("2", "4"), List.of("3", "6")),
                     pair.downstreamRows("SELECT watched_id, plain_rows FROM watched_audit ORDER BY watched_id"));
         }
+    }
+
+    /**
+     * Hot rows updated by every transaction of a catch-up backlog, as pgbench's branches: repeated
+     * UPDATEs of one row inside a group fold into one statement, while a delete and re-insert or a
+     * key change of a row keeps its place among them. A table with a second unique constraint
+     * never folds: there a value passes from row to row, and folding the first row's two UPDATEs
+     * into one would collide with the other row. The downstream ends equal to the root, with far
+     * fewer row versions written than the root wrote.
+     */
+    @Test
+    void repeatedUpdatesOfOneRowFoldAndEverythingElseKeepsItsPlace() throws Exception {
+        pair.schema("CREATE TABLE hot (id int PRIMARY KEY, n bigint NOT NULL, note text)",
+                "CREATE TABLE hot_log (id int PRIMARY KEY, v text)",
+                "CREATE TABLE seats (id int PRIMARY KEY, holder text NOT NULL UNIQUE)");
+        for (String side : List.of("upstream", "downstream")) {
+            String[] rows = {"INSERT INTO hot SELECT g, 0, 'start' FROM generate_series(1, 5) g",
+                    "INSERT INTO seats VALUES (1, 'a'), (2, 'b')"};
+            if (side.equals("upstream")) {
+                pair.upstream(rows);
+            } else {
+                pair.downstream(rows);
+            }
+        }
+        pair.upstream("CREATE PUBLICATION folding FOR TABLE hot, hot_log, seats");
+        try (RelayRunner relay = relay("folding")) {
+            pair.upstream("INSERT INTO hot_log VALUES (0, 'slot created')");
+            assertReplicated(pair, "SELECT id FROM hot_log", CATCH_UP);
+        }
+        int transactions = 300;
+        String seat1 = "a";
+        String seat2 = "b";
+        for (int i = 1; i <= transactions; i++) {
+            StringBuilder txn = new StringBuilder("BEGIN;")
+                    .append("INSERT INTO hot_log VALUES (").append(i).append(", 'txn ").append(i).append("');")
+                    .append("UPDATE hot SET n = n + ").append(i).append(" WHERE id = ").append(i % 5 + 1).append(';')
+                    .append("UPDATE hot SET note = 'txn ").append(i).append("' WHERE id = 1;");
+            if (i % 50 == 0) {
+                txn.append("DELETE FROM hot WHERE id = 3;").append("INSERT INTO hot VALUES (3, ").append(i).append(", 'reborn');");
+            }
+            if (i % 70 == 0) {
+                txn.append("UPDATE hot SET id = 102 WHERE id = 2;").append("UPDATE hot SET n = n * 2 WHERE id = 102;")
+                        .append("UPDATE hot SET id = 2 WHERE id = 102;");
+            }
+            if (i % 10 == 0) {
+                // The two seats swap holders through a third value. In order no two rows ever hold
+                // one value; seat 1's two UPDATEs folded into the first would take seat 2's holder.
+                String one = seat1;
+                seat1 = seat2;
+                seat2 = one;
+                txn.append("UPDATE seats SET holder = 'swapping' WHERE id = 1;")
+                        .append("UPDATE seats SET holder = '").append(seat2).append("' WHERE id = 2;")
+                        .append("UPDATE seats SET holder = '").append(seat1).append("' WHERE id = 1;");
+            }
+            pair.upstream(txn.append("COMMIT").toString());
+        }
+        try (RelayRunner relay = relay("folding")) {
+            assertReplicated(pair, "SELECT id, n, note FROM hot ORDER BY id", CATCH_UP);
+            assertReplicated(pair, "SELECT count(*), max(id) FROM hot_log", CATCH_UP);
+            assertReplicated(pair, "SELECT id, holder FROM seats ORDER BY id", CATCH_UP);
+            assertFalse(relay.hasExited(), "the relay applied everything: " + relay.failure());
+        }
+        // Statistics reach pg_stat per backend, every table at once: once the log's inserts show,
+        // the hot table's updates of the same backend do too.
+        long deadline = System.nanoTime() + CATCH_UP.toNanos();
+        while (Long.parseLong(stat("n_tup_ins", "hot_log")) < transactions + 1) {
+            assertTrue(System.nanoTime() < deadline, "downstream statistics never showed the log's inserts");
+            Thread.sleep(200);
+        }
+        long upstreamUpdates = 2L * transactions + 3 * (transactions / 70);
+        long downstreamUpdates = Long.parseLong(stat("n_tup_upd", "hot"));
+        assertTrue(downstreamUpdates < upstreamUpdates / 4, "repeated updates of the 5 hot rows folded: " + downstreamUpdates
+                + " row versions written downstream for " + upstreamUpdates + " upstream updates");
+    }
+
+    private static String stat(String column, String table) throws Exception {
+        return pair.downstreamRows("SELECT " + column + " FROM pg_stat_user_tables WHERE relname = '" + table + "'").get(0).get(0);
     }
 
     /** What the session reads decides what may be held: only tables that nothing links to another. */

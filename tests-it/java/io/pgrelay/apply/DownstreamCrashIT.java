@@ -53,7 +53,7 @@ class DownstreamCrashIT {
     private static final int TELLERS = 10;
     private static final int BRANCHES = 1;
     private static final int CRASHES = 4;
-    private static final int MAX_CRASHES = 10;
+    private static final int MAX_CRASHES = 20;
     private static final Duration CATCH_UP = Duration.ofSeconds(90);
 
     /** Serial apply acknowledges per commit; parallel apply's dispatcher tracks the flush for all lanes. */
@@ -87,7 +87,8 @@ class DownstreamCrashIT {
                 relay.awaitStreaming(Duration.ofSeconds(30));
                 try (TpcB workload = new TpcB(pair)) {
                     // At least CRASHES crashes, and more (up to MAX_CRASHES) until one has lost a visible
-                    // commit: whether the WAL tail is still unwritten at a crash is a matter of timing.
+                    // commit: whether the WAL tail is still unwritten at a crash is a matter of timing. About
+                    // one crash in four finds it so; 20 crashes leave the rule unexercised once in ~300 runs.
                     for (int crash = 0; crash < CRASHES || (rolledBack == 0 && crash < MAX_CRASHES); crash++) {
                         Thread.sleep(1000 + schedule.nextInt(1500));
                         awaitCheckpointMoves(pair);

@@ -42,6 +42,12 @@ public interface ApplyListener {
     }
 
     /**
+     * {@code count} UPDATEs were folded into an earlier UPDATE of the same row in the group that
+     * just committed: one statement carried the row's last values (see {@link CrossTableBatch}).
+     */
+    default void updatesFolded(int count) {}
+
+    /**
      * Parallel apply rolled back a unit and applies it again after the earlier ones, because the
      * downstream refused it ({@code refused}) or it held a lock an earlier unit waited for
      * ({@code yielded}): a dependency the conflict keys did not show. Called on a lane.

@@ -399,7 +399,9 @@ public final class ChangeApplier implements AutoCloseable {
         TargetTable table = target(relationId);
         RowStatement row = builder.build(table);
         if (constraints != null && constraints.table(table.qualifiedName()).isIndependent()) {
-            batch.hold(row, transactionLsn);
+            if (batch.hold(row, transactionLsn)) {
+                counts.folded();
+            }
         } else {
             batch.addInOrder(row, transactionLsn);
         }
@@ -465,6 +467,9 @@ public final class ChangeApplier implements AutoCloseable {
         // must not interleave with rows that are bound but not yet sent.
         batch.flush();
         table = new TargetTable(relation, catalog.describe(connection, relation, full), policy);
+        if (constraints != null) {
+            table.withRowKeys(ConflictKeys.rowKeyColumns(relation, constraints.table(table.qualifiedName())));
+        }
         targets.put(relationId, table);
         return table;
     }

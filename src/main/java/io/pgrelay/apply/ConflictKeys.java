@@ -88,15 +88,20 @@ final class ConflictKeys {
     }
 
     private void add(Shape shape, TupleData tuple, Set<String> keys) {
-        if (!shape.perRow() || tuple == null) {
-            keys.add(shape.tableKey());
-            return;
-        }
-        StringBuilder key = new StringBuilder(shape.table().length() + 16).append(shape.table());
-        for (int column : shape.keyColumns()) {
+        String key = shape.perRow() && tuple != null ? rowKey(shape.table(), shape.keyColumns(), tuple) : null;
+        keys.add(key != null ? key : shape.tableKey());
+    }
+
+    /**
+     * The row's key as one string: the table and the key columns' text, or null when the tuple
+     * does not carry every key value. Equal strings mean the same row: the key types print each
+     * value one way only ({@link #rowKeyColumns}).
+     */
+    static String rowKey(String table, int[] keyColumns, TupleData tuple) {
+        StringBuilder key = new StringBuilder(table.length() + 16).append(table);
+        for (int column : keyColumns) {
             if (column >= tuple.size() || tuple.isUnchangedToast(column)) {
-                keys.add(shape.tableKey());
-                return;
+                return null;
             }
             String value = tuple.kind(column) == TupleData.Kind.TEXT ? tuple.text(column) : null;
             // Length-prefixed, so no two different value lists make the same string.
@@ -105,7 +110,7 @@ final class ConflictKeys {
                 key.append(value);
             }
         }
-        keys.add(key.toString());
+        return key.toString();
     }
 
     private Shape shape(int relationId) {
@@ -125,8 +130,12 @@ final class ConflictKeys {
         return new Shape(table, tableKey, keyColumns, traits.runsCode());
     }
 
-    /** The replica-identity columns when rows can be keyed by them, else null (the table is one key). */
-    private static int[] rowKeyColumns(Relation relation, DownstreamConstraints.Table traits) {
+    /**
+     * The replica-identity columns when rows can be keyed by them, else null (the table is one
+     * key): an identity of key columns whose types print each value one way only, and no other
+     * unique or exclusion constraint downstream, so rows with different keys never meet.
+     */
+    static int[] rowKeyColumns(Relation relation, DownstreamConstraints.Table traits) {
         if (relation.replicaIdentity() == ReplicaIdentity.FULL || relation.replicaIdentity() == ReplicaIdentity.NOTHING) {
             return null;
         }

@@ -3,6 +3,7 @@ package io.pgrelay.apply;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +38,15 @@ import java.util.Map;
  * held row goes first, so it meets exactly the state it would in upstream order. A table the
  * session's catalog read did not list counts as running code.
  *
+ * <p><b>Folding.</b> An UPDATE of a held row that an earlier held UPDATE of the same table already
+ * changed (same SQL, so the same columns; key unchanged) replaces that earlier UPDATE in place,
+ * with its own values and LSN: the row then goes from its state before the group to its last
+ * state in one statement. Only for tables whose rows have a key ({@link TargetTable#rowKey}: no
+ * other unique or exclusion constraint, key types that print each value one way), so no other
+ * row's write depends on this row's intermediate values; an INSERT or DELETE of the key, or any
+ * key change in the table, ends folding for it. The conflict policy meets the same row (an UPDATE
+ * of a missing row is still one), and the group still commits or rolls back whole.
+ *
  * <p>Not covered by the catalog read: a CHECK constraint or a row-security policy that calls a
  * function reading other tables (PostgreSQL documents such CHECKs as unsupported), and a foreign
  * key or trigger added downstream while the session runs (it is seen from the next session on).
@@ -65,13 +75,54 @@ final class CrossTableBatch {
     private static final class TableRows {
         final List<RowStatement> rows = new ArrayList<>();
         long[] lsns = new long[16];
+        /** By row key: the held UPDATE that a later UPDATE of the same row may replace. */
+        final Map<String, Integer> lastUpdate = new HashMap<>();
 
-        void add(RowStatement row, long lsn) {
+        /** Holds the row, or folds it into an earlier held UPDATE of the same row; true when folded. */
+        boolean add(RowStatement row, long lsn) {
+            String key = foldKey(row);
+            if (key != null) {
+                Integer earlier = lastUpdate.get(key);
+                if (earlier != null && rows.get(earlier).sql().equals(row.sql())) {
+                    rows.set(earlier, row);
+                    lsns[earlier] = lsn;
+                    return true;
+                }
+            } else {
+                forget(row);
+            }
             if (rows.size() == lsns.length) {
                 lsns = Arrays.copyOf(lsns, lsns.length * 2);
             }
             lsns[rows.size()] = lsn;
             rows.add(row);
+            if (key != null) {
+                lastUpdate.put(key, rows.size() - 1);
+            }
+            return false;
+        }
+
+        /** The row's key when it is an UPDATE that leaves its key as it is (pgoutput sent no old key). */
+        private static String foldKey(RowStatement row) {
+            return row.operation() == RowStatement.Operation.UPDATE && !row.keyFromOldTuple()
+                    ? row.table().rowKey(row.keySource()) : null;
+        }
+
+        /**
+         * Any other change of a row ends folding into its earlier UPDATE: an INSERT or DELETE of
+         * the key, an UPDATE that moves a key (all of them, as the new key is not at hand), or a
+         * row without a key.
+         */
+        private void forget(RowStatement row) {
+            if (lastUpdate.isEmpty()) {
+                return;
+            }
+            String key = row.operation() == RowStatement.Operation.UPDATE ? null : row.table().rowKey(row.keySource());
+            if (key == null) {
+                lastUpdate.clear();
+            } else {
+                lastUpdate.remove(key);
+            }
         }
     }
 
@@ -86,7 +137,7 @@ final class CrossTableBatch {
      * held, goes straight to that run instead: it may pass held rows of other independent tables,
      * and a run of one table alone (bulk inserts) keeps streaming into its COPY as rows arrive.
      */
-    void hold(RowStatement row, long lsn) throws SQLException {
+    boolean hold(RowStatement row, long lsn) throws SQLException {
         String table = row.table().qualifiedName();
         TableRows rows = held.get(table);
         if (rows == null && (batch.pendingRows() == 0 || batch.extendsRun(row))) {
@@ -96,12 +147,15 @@ final class CrossTableBatch {
                 rows = new TableRows();
                 held.put(table, rows);
             }
-            rows.add(row, lsn);
+            if (rows.add(row, lsn)) {
+                return true;
+            }
             heldRows++;
         }
         if (heldRows > 0 && heldRows + batch.pendingRows() >= maxRows) {
             sendHeld();
         }
+        return false;
     }
 
     /** Adds a row that keeps its exact position: every held row goes before it. */

@@ -40,6 +40,8 @@ final class TargetTable {
     private final Map<String, String> sqlByShape = new HashMap<>();
     private final Map<String, MultiRowInsert> insertsByShape = new HashMap<>();
     private InsertShape allColumnsInsert;
+    /** Replica-identity column positions that tell rows apart, or null (see {@link #withRowKeys}). */
+    private int[] rowKeyColumns;
 
     private record InsertShape(String sql, MultiRowInsert multiRow, BitSet columns) {}
 
@@ -62,6 +64,20 @@ final class TargetTable {
 
     String qualifiedName() {
         return downstream.qualifiedName();
+    }
+
+    /**
+     * Lets rows of this table be told apart by key ({@link #rowKey}); {@code keyColumns} from
+     * {@link ConflictKeys#rowKeyColumns}, null when they cannot be. Set once, before the first row.
+     */
+    TargetTable withRowKeys(int[] keyColumns) {
+        this.rowKeyColumns = keyColumns;
+        return this;
+    }
+
+    /** The row's key (see {@link ConflictKeys#rowKey}), or null when rows of this table have none or the tuple lacks it. */
+    String rowKey(TupleData tuple) {
+        return rowKeyColumns == null || tuple == null ? null : ConflictKeys.rowKey(qualifiedName(), rowKeyColumns, tuple);
     }
 
     /** How TRUNCATE names the table: its own rows only (see {@link DownstreamTable#ownRows()}). */

@@ -21,6 +21,7 @@ final class UncommittedCounts {
     /** Rows per Relation message (identity: one object per table per session) and operation. */
     private final Map<Relation, Map<String, int[]>> rows = new IdentityHashMap<>();
     private final List<Commit> transactions = new ArrayList<>();
+    private int folded;
 
     void row(Relation relation, String operation) {
         rows.computeIfAbsent(relation, r -> new LinkedHashMap<>(4))
@@ -31,6 +32,11 @@ final class UncommittedCounts {
         transactions.add(commit);
     }
 
+    /** An UPDATE folded into an earlier UPDATE of the same row (see {@link CrossTableBatch}). */
+    void folded() {
+        folded++;
+    }
+
     /** The downstream transaction committed: report it all, then start over. */
     void committed(ApplyListener listener) {
         for (Commit commit : transactions) {
@@ -38,6 +44,9 @@ final class UncommittedCounts {
         }
         rows.forEach((relation, byOperation) ->
                 byOperation.forEach((operation, count) -> listener.rowsApplied(relation, operation, count[0])));
+        if (folded > 0) {
+            listener.updatesFolded(folded);
+        }
         discard();
     }
 
@@ -45,5 +54,6 @@ final class UncommittedCounts {
     void discard() {
         rows.clear();
         transactions.clear();
+        folded = 0;
     }
 }

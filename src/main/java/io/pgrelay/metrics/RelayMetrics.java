@@ -47,6 +47,7 @@ public class RelayMetrics implements RelayListener {
     private final Map<String, Counter> errors = new ConcurrentHashMap<>();
     private final Counter transactions;
     private final Counter skipped;
+    private final Counter updatesFolded;
     private final Counter reconnects;
     private final Timer batchDuration;
     private final DistributionSummary batchChanges;
@@ -66,6 +67,8 @@ public class RelayMetrics implements RelayListener {
         transactions = Counter.builder(PREFIX + "transactions_applied").description("upstream transactions applied").register(registry);
         skipped = Counter.builder(PREFIX + "transactions_skipped")
                 .description("upstream transactions skipped because the checkpoint already covered them").register(registry);
+        updatesFolded = Counter.builder(PREFIX + "apply_updates_folded").description(
+                "UPDATEs folded into an earlier UPDATE of the same row within one downstream transaction").register(registry);
         reconnects = Counter.builder(PREFIX + "upstream_reconnects").description("sessions started again after a failure").register(registry);
         batchDuration = Timer.builder(PREFIX + "batch_duration").description("time from a downstream transaction's first change to its commit")
                 .serviceLevelObjectives(millis(1), millis(5), millis(10), millis(25), millis(50), millis(100), millis(250),
@@ -154,6 +157,11 @@ public class RelayMetrics implements RelayListener {
     @Override
     public void transactionApplied(Commit commit) {
         transactions.increment();
+    }
+
+    @Override
+    public void updatesFolded(int count) {
+        updatesFolded.increment(count);
     }
 
     @Override
