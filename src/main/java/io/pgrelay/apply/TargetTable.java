@@ -10,7 +10,6 @@ import io.pgrelay.decode.PgOutputMessage.Relation;
 import io.pgrelay.decode.PgOutputMessage.ReplicaIdentity;
 import io.pgrelay.decode.PgOutputMessage.Update;
 import io.pgrelay.decode.TupleData;
-import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
@@ -40,6 +39,10 @@ final class TargetTable {
     private final Map<String, String> sqlByShape = new HashMap<>();
     private final Map<String, MultiRowInsert> insertsByShape = new HashMap<>();
     private InsertShape allColumnsInsert;
+    /** UPDATE SQL for every column sent and a key match: [plain, upsert] (see {@link #update}). */
+    private final String[] keyedUpdateSql = new String[2];
+    private String keyedDeleteSql;
+    private BitSet allColumns;
     /** Replica-identity column positions that tell rows apart, or null (see {@link #withRowKeys}). */
     private int[] rowKeyColumns;
 
@@ -107,25 +110,54 @@ final class TargetTable {
 
     RowStatement update(Update update, long lsnForErrors) {
         TupleData row = update.newTuple();
-        BitSet set = sentColumns(row);
         Match match = match(update.oldKind(), update.oldTuple(), row, lsnForErrors);
         boolean upsert = policy == ConflictPolicy.UPSERT && canUpsert(row);
-        String shape = (upsert ? "V" : "U") + set + match.shape();
-        String sql = sqlByShape.computeIfAbsent(shape, s -> upsert ? upsertUpdateSql(set, match) : updateSql(set, match));
-        List<String> params = new ArrayList<>();
-        addValues(params, row, set);
-        addValues(params, match.tuple(), match.columns());
+        boolean common = !match.nullSafe() && !row.hasUnchangedToast() && row.size() == relation.columns().size();
+        BitSet set = common ? allColumns() : sentColumns(row);
+        String sql;
+        if (common) {
+            // The common shape (every column sent, matched by key), kept at hand: no shape
+            // string to build per row.
+            int form = upsert ? 1 : 0;
+            if (keyedUpdateSql[form] == null) {
+                keyedUpdateSql[form] = upsert ? upsertUpdateSql(set, match) : updateSql(set, match);
+            }
+            sql = keyedUpdateSql[form];
+        } else {
+            String shape = (upsert ? "V" : "U") + set + match.shape();
+            sql = sqlByShape.computeIfAbsent(shape, s -> upsert ? upsertUpdateSql(set, match) : updateSql(set, match));
+        }
+        int width = set.cardinality();
+        String[] params = new String[width + match.columns().cardinality() + (upsert ? width : 0)];
+        int next = putValues(params, 0, row, set);
+        next = putValues(params, next, match.tuple(), match.columns());
         if (upsert) {
-            addValues(params, row, set);
+            putValues(params, next, row, set);
         }
         // The upsert form reports inserted rows: zero means "updated in place", not a conflict.
-        return new RowStatement(sql, params.toArray(String[]::new), Operation.UPDATE, !upsert, this,
-                match.tuple(), match.fromOld(), null);
+        return new RowStatement(sql, params, Operation.UPDATE, !upsert, this, match.tuple(), match.fromOld(), null);
+    }
+
+    /** Every column of the relation, made once. */
+    private BitSet allColumns() {
+        if (allColumns == null) {
+            allColumns = new BitSet();
+            allColumns.set(0, relation.columns().size());
+        }
+        return allColumns;
     }
 
     RowStatement delete(Delete delete, long lsnForErrors) {
         Match match = match(delete.oldKind(), delete.oldTuple(), null, lsnForErrors);
-        String sql = sqlByShape.computeIfAbsent("D" + match.shape(), s -> deleteSql(match));
+        String sql;
+        if (match.nullSafe()) {
+            sql = sqlByShape.computeIfAbsent("D" + match.shape(), s -> deleteSql(match));
+        } else {
+            if (keyedDeleteSql == null) {
+                keyedDeleteSql = deleteSql(match); // matched by key: one shape for every row
+            }
+            sql = keyedDeleteSql;
+        }
         return new RowStatement(sql, values(match.tuple(), match.columns()), Operation.DELETE, true, this,
                 match.tuple(), true, null);
     }
@@ -282,10 +314,12 @@ final class TargetTable {
         return values;
     }
 
-    private static void addValues(List<String> params, TupleData tuple, BitSet columns) {
+    /** Puts the values of {@code columns} into {@code params} from {@code next} on; returns the next free index. */
+    private static int putValues(String[] params, int next, TupleData tuple, BitSet columns) {
         for (int i = columns.nextSetBit(0); i >= 0; i = columns.nextSetBit(i + 1)) {
-            params.add(tuple.text(i));
+            params[next++] = tuple.text(i);
         }
+        return next;
     }
 
     /** The identity values of a row, shortened, for error messages: {@code (id)=(42)}. */

@@ -2,6 +2,7 @@ package io.pgrelay.apply;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -114,6 +115,23 @@ class TargetTableTest {
         TargetTable table = table(ReplicaIdentity.DEFAULT, ConflictPolicy.ERROR);
         assertSame(table.insert(new Insert(1, TupleData.ofText("1", "a", null))).sql(),
                 table.insert(new Insert(1, TupleData.ofText("2", null, "x"))).sql());
+    }
+
+    @Test
+    void updatesAndDeletesByKeyShareOneStatementWhateverTheKeySource() {
+        TargetTable table = table(ReplicaIdentity.DEFAULT, ConflictPolicy.ERROR);
+        RowStatement sameKey = table.update(new Update(1, OldTupleKind.NONE, null, TupleData.ofText("1", "a", "{}")), 0);
+        RowStatement movedKey = table.update(
+                new Update(1, OldTupleKind.KEY, TupleData.ofText("1", null, null), TupleData.ofText("2", "b", "{}")), 0);
+        assertSame(sameKey.sql(), movedKey.sql());
+        assertEquals("UPDATE ONLY \"s\".\"T\" SET \"id\" = ?, \"Name \"\"q\"\"\" = ?, \"doc\" = ? WHERE \"id\" = ?",
+                sameKey.sql());
+        assertArrayEquals(new String[] {"1", "a", "{}", "1"}, sameKey.params());
+        TupleData toast = TupleDataFixtures.withUnchangedToast(new String[] {"1", "b", null}, 2);
+        assertNotEquals(sameKey.sql(), table.update(new Update(1, OldTupleKind.NONE, null, toast), 0).sql(),
+                "a row without its TOAST value has its own, shorter SET list");
+        assertSame(table.delete(new Delete(1, OldTupleKind.KEY, TupleData.ofText("1", null, null)), 0).sql(),
+                table.delete(new Delete(1, OldTupleKind.KEY, TupleData.ofText("2", null, null)), 0).sql());
     }
 
     @Test
