@@ -1,6 +1,7 @@
 package io.pgrelay.ship;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -43,7 +45,8 @@ class LauncherTest {
     void standIns() throws IOException {
         jar = Files.createFile(dir.resolve("pgrelay.jar"));
         java = dir.resolve("java");
-        Files.writeString(java, "#!/bin/sh\nprintf '%s\\n' \"$@\"\nprintf 'PGRELAY_JAR=%s\\n' \"${PGRELAY_JAR-unset}\"\n");
+        Files.writeString(java, "#!/bin/sh\nprintf '%s\\n' \"$@\"\nprintf 'PGRELAY_JAR=%s\\n' \"${PGRELAY_JAR-unset}\"\n"
+                + "[ -z \"${PGRELAY_CDS-}${PGRELAY_CDS_DIR-}\" ] || echo 'launcher variables leaked'\n");
         Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwx------"));
     }
 
@@ -86,6 +89,52 @@ class LauncherTest {
         assertEquals(expected, launch(Map.of("PGRELAY_CONFIG", CONFIG, "JAVA_OPTS", "-Xmx1g -Dfile.encoding=UTF-8"), "run"));
     }
 
+    @Test
+    void runWritesAClassDataArchiveOnceThenMapsIt() throws Exception {
+        Path archives = dir.resolve("cds");
+        Map<String, String> env = Map.of("PGRELAY_CDS", "on", "PGRELAY_CDS_DIR", archives.toString());
+        List<String> first = launch(env, "run", "-c", CONFIG);
+        String write = first.get(0);
+        assertTrue(write.matches("-XX:ArchiveClassesAtExit=" + Pattern.quote(archives.toString())
+                + "/pgrelay-[0-9-]+\\.jsa\\.[0-9]+"), write);
+        assertEquals("-Xlog:cds*=off", first.get(1), "the JVM's list of classes it cannot archive stays off stdout");
+        assertEquals(relay("run", "-c", CONFIG), first.subList(2, first.size()));
+
+        // That java exited (its process id is gone): the next start takes its archive over.
+        String archive = write.substring(write.indexOf('=') + 1, write.lastIndexOf('.'));
+        Files.writeString(Path.of(archive + ".999999999"), "archive");
+        List<String> second = launch(env, "run", "-c", CONFIG);
+        assertEquals("-XX:SharedArchiveFile=" + archive, second.get(0));
+        assertEquals(relay("run", "-c", CONFIG), second.subList(1, second.size()));
+        assertEquals(second, launch(env, "run", "-c", CONFIG), "mapped again, never written again");
+    }
+
+    @Test
+    void anArchiveStillBeingWrittenIsLeftAlone() throws Exception {
+        Path archives = dir.resolve("cds");
+        Map<String, String> env = Map.of("PGRELAY_CDS", "on", "PGRELAY_CDS_DIR", archives.toString());
+        String write = launch(env, "run").get(0);
+        String archive = write.substring(write.indexOf('=') + 1, write.lastIndexOf('.'));
+        // A writer that still runs: this test's own JVM.
+        Files.writeString(Path.of(archive + "." + ProcessHandle.current().pid()), "half an archive");
+        assertTrue(launch(env, "run").get(0).startsWith("-XX:ArchiveClassesAtExit="));
+        assertTrue(Files.exists(Path.of(archive + "." + ProcessHandle.current().pid())));
+    }
+
+    @Test
+    void onlyRunUsesAnArchiveAndOffTurnsItOff() throws Exception {
+        Map<String, String> on = Map.of("PGRELAY_CDS", "on", "PGRELAY_CDS_DIR", dir.resolve("cds").toString());
+        assertEquals(relay("check", "-c", CONFIG), launch(on, "check", "-c", CONFIG));
+        assertEquals(relay("--version"), launch(on, "--version"));
+        assertEquals(relay("run"), launch(Map.of("PGRELAY_CDS", "off", "PGRELAY_CDS_DIR", dir.resolve("cds").toString()), "run"));
+    }
+
+    @Test
+    void anUnwritableArchiveDirectoryMeansNoArchive() throws Exception {
+        Path blocked = Files.writeString(dir.resolve("not-a-directory"), "");
+        assertEquals(relay("run"), launch(Map.of("PGRELAY_CDS", "on", "PGRELAY_CDS_DIR", blocked.resolve("cds").toString()), "run"));
+    }
+
     /** What the stand-in java should print: the jar, the relay's arguments, and no PGRELAY_JAR. */
     private List<String> relay(String... args) {
         List<String> expected = new ArrayList<>(List.of("-jar", jar.toString()));
@@ -104,7 +153,9 @@ class LauncherTest {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         Map<String, String> env = builder.environment();
         env.keySet().removeIf(name -> name.startsWith("PGRELAY_") || name.equals("JAVA_OPTS"));
-        Map<String, String> extra = new HashMap<>(extraEnv);
+        Map<String, String> extra = new HashMap<>();
+        extra.put("PGRELAY_CDS", "off"); // the archive has tests of its own
+        extra.putAll(extraEnv);
         extra.put("JAVA", java.toString());
         extra.put("PGRELAY_JAR", jar.toString());
         env.putAll(extra);

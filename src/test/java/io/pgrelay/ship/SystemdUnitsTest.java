@@ -93,9 +93,12 @@ class SystemdUnitsTest {
         assertEquals("/var/lib/pgrelay/%i", unit.serviceValue("ReadWritePaths"));
         assertEquals("/var/lib/pgrelay/%i", unit.environment().get(ConfigKeys.DATA_DIR.envName()),
                 "data.dir must be the one writable path");
-        assertEquals("/usr/bin/java $JAVA_OPTS -jar " + JAR + " run -c /etc/pgrelay/%i.properties",
-                unit.serviceValue("ExecStart"));
-        assertTrue(unit.environment().containsKey("JAVA_OPTS"), "JAVA_OPTS comes from an Environment= line");
+        assertEquals("/bin/sh /opt/pgrelay/bin/pgrelay run -c /etc/pgrelay/%i.properties", unit.serviceValue("ExecStart"));
+        Map<String, String> env = unit.environment();
+        assertTrue(env.containsKey("JAVA_OPTS"), "JAVA_OPTS comes from an Environment= line");
+        assertEquals(JAR, env.get("PGRELAY_JAR"));
+        assertEquals("/usr/bin/java", env.get("JAVA"));
+        assertEquals("/var/lib/pgrelay/%i", env.get("PGRELAY_CDS_DIR"), "the class-data archive lives in the writable state directory");
     }
 
     /** pgrelay.service is the template with the instance fixed; nothing else may drift. */
@@ -123,6 +126,8 @@ class SystemdUnitsTest {
             known.add(key.envName());
             known.add(key.fileEnvName());
         }
+        // The launcher's own variables (bin/pgrelay unsets them before java starts).
+        known.addAll(List.of("PGRELAY_JAR", "PGRELAY_CDS", "PGRELAY_CDS_DIR"));
         for (String name : List.of(TEMPLATE, SINGLE)) {
             for (String variable : SystemdUnit.read(name).environment().keySet()) {
                 if (variable.startsWith(ConfigKeys.ENV_PREFIX)) {
