@@ -98,7 +98,7 @@ class SystemdUnitsTest {
         assertTrue(env.containsKey("JAVA_OPTS"), "JAVA_OPTS comes from an Environment= line");
         assertEquals(JAR, env.get("PGRELAY_JAR"));
         assertEquals("/usr/bin/java", env.get("JAVA"));
-        assertEquals("/var/lib/pgrelay/%i", env.get("PGRELAY_CDS_DIR"), "the class-data archive lives in the writable state directory");
+        assertEquals("/var/lib/pgrelay/%i/cds", env.get("PGRELAY_CDS_DIR"), "the class-data archive lives in the writable state directory");
     }
 
     /** pgrelay.service is the template with the instance fixed; nothing else may drift. */
