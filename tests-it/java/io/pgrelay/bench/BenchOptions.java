@@ -27,11 +27,13 @@ import java.util.TreeMap;
  * @param repeat       how often the catch-up parts (W1..W3, CHAIN) run, each time with a new
  *                     backlog and the next consumer first
  * @param pgrelayExtra extra pgrelay settings from {@code -Dbench.pgrelay.KEY=VALUE}
+ * @param classData    relays map a class-data archive written by a training run first, as
+ *                     {@code bin/pgrelay run} does after its first run ({@code bench.cds}, default true)
  */
 record BenchOptions(boolean quick, Set<String> parts, Set<ConsumerKind> consumers, int rows, int rowsPerTxn,
                     int w2Txns, int w2Clients, int lagTps, int lagSeconds, int lagWarmUpSeconds, Duration timeout,
                     int repeat,
-                    Map<String, String> pgrelayExtra) {
+                    Map<String, String> pgrelayExtra, boolean classData) {
 
     static final List<String> ALL_PARTS = List.of("W1", "W2", "W3", "CHAIN", "LAG");
     private static final String PGRELAY_PREFIX = "bench.pgrelay.";
@@ -71,7 +73,7 @@ record BenchOptions(boolean quick, Set<String> parts, Set<ConsumerKind> consumer
                 integer(p, "bench.lag.warmup", quick ? 2 : 10),
                 Duration.ofSeconds(integer(p, "bench.timeout", quick ? 120 : 600)),
                 integer(p, "bench.repeat", 1),
-                extra);
+                extra, Boolean.parseBoolean(p.getProperty("bench.cds", "true")));
     }
 
     boolean runs(String part) {
@@ -102,9 +104,9 @@ record BenchOptions(boolean quick, Set<String> parts, Set<ConsumerKind> consumer
     String describe() {
         return String.format(Locale.ROOT, "%s run: parts %s; consumers %s; W1/W3 %,d rows (W1 in %,d-row txns); "
                         + "W2 %,d pgbench txns, %d clients; lag %d tps for %d s after %d s warm-up; timeout %d s;"
-                        + " %d repetition(s)%s",
+                        + " %d repetition(s); relays %s a class-data archive%s",
                 quick ? "quick" : "full", parts, consumers.stream().map(ConsumerKind::id).toList(), rows, rowsPerTxn,
                 w2Txns, w2Clients, lagTps, lagSeconds, lagWarmUpSeconds, timeout.toSeconds(), repeat,
-                pgrelayExtra.isEmpty() ? "" : "; pgrelay settings " + pgrelayExtra);
+                classData ? "map" : "without", pgrelayExtra.isEmpty() ? "" : "; pgrelay settings " + pgrelayExtra);
     }
 }

@@ -75,6 +75,12 @@ public final class CatchUpBenchmark {
              PgCluster down2 = cluster("bench-down2")) {
             out.println("PostgreSQL: " + root.query("postgres", "SELECT version()").get(0).get(0) + "; "
                     + Runtime.getRuntime().availableProcessors() + " CPUs; load average at start: " + loadAverage());
+            if (options.classData() && runsRelays(options)) {
+                long training = System.nanoTime();
+                ClassDataArchive.trainAndUse(root, down1, work);
+                out.printf(Locale.ROOT, "class-data archive: written by a training relay in %.1f s; every relay maps it%n",
+                        (System.nanoTime() - training) / 1e9);
+            }
             Report report = new CatchUpBenchmark(options, tools, out, root, down1, down2).runParts(work);
             out.printf(Locale.ROOT, "%nrun took %.0f s; load average at end: %s%n%n",
                     (System.nanoTime() - started) / 1e9, loadAverage());
@@ -87,12 +93,18 @@ public final class CatchUpBenchmark {
             out.println(report.failed() ? "RESULT: FAILED (see the FAILED rows)" : "RESULT: every row checked");
             return report;
         } finally {
+            ClassDataArchive.stopUsing();
             if (Boolean.getBoolean("bench.keep")) {
                 out.println("kept (bench.keep): " + work);
             } else {
                 CatchUpConsumer.quietly("work directory", () -> TreeDeletion.deleteIfExists(work));
             }
         }
+    }
+
+    private static boolean runsRelays(BenchOptions options) {
+        return options.runs("CHAIN") || options.runs("LAG")
+                || options.consumers().stream().anyMatch(kind -> kind.id().startsWith("pgrelay"));
     }
 
     /**

@@ -10,7 +10,7 @@ enum ConsumerKind {
     NATIVE_SYNC("native-sync", "native, synchronous_commit=on"),
     RECVLOGICAL("recvlogical", "pg_recvlogical -> /dev/null"),
     DECODE("decode", "in-backend decode (pg_logical_slot_get_binary_changes)"),
-    PGRELAY("pgrelay", "pgrelay (java -Xmx256m -XX:TieredStopAtLevel=1 -jar, as shipped; start-up included)"),
+    PGRELAY("pgrelay", "pgrelay (as bin/pgrelay runs it: -Xmx256m, quick JIT, class-data archive; start-up included)"),
     PGRELAY_PARALLEL("pgrelay-parallel", "pgrelay, apply.workers=4 (parallel apply)"),
     PGRELAY_C2("pgrelay-c2", "pgrelay with both JITs (-XX:TieredStopAtLevel=4, the JVM's default)");
 
