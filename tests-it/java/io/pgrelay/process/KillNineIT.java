@@ -132,7 +132,12 @@ class KillNineIT {
                         if (relay.log().contains("streaming slot")) {
                             killsWhileStreaming++;
                         }
-                        boolean midTransaction = downstreamWriteInProgress(pair);
+                        // From the third kill on, until one has: wait (up to 3 s) for the relay to
+                        // hold a downstream write transaction open, so the run is sure to cover a
+                        // kill there even when the relay keeps up and its transactions are short.
+                        boolean midTransaction = killsMidTransaction == 0 && kills >= 2
+                                ? awaitDownstreamWrite(pair, Duration.ofSeconds(3))
+                                : downstreamWriteInProgress(pair);
                         relay.kill9();
                         kills++;
                         if (midTransaction) {
@@ -212,6 +217,16 @@ class KillNineIT {
     }
 
     /** True when the relay's downstream connection is inside a transaction that has written rows. */
+    private static boolean awaitDownstreamWrite(ReplicationPair pair, Duration timeout) throws SQLException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (downstreamWriteInProgress(pair)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static boolean downstreamWriteInProgress(ReplicationPair pair) throws SQLException {
         return !pair.downstreamRows("SELECT pid FROM pg_stat_activity WHERE application_name = 'pgrelay:" + SLOT
                 + "' AND backend_xid IS NOT NULL").isEmpty();

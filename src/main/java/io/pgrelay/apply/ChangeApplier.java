@@ -468,7 +468,11 @@ public final class ChangeApplier implements AutoCloseable {
         batch.flush();
         table = new TargetTable(relation, catalog.describe(connection, relation, full), policy);
         if (constraints != null) {
-            table.withRowKeys(ConflictKeys.rowKeyColumns(relation, constraints.table(table.qualifiedName())));
+            DownstreamConstraints.Table downstreamTable = constraints.table(table.qualifiedName());
+            table.withRowKeys(ConflictKeys.rowKeyColumns(relation, downstreamTable));
+            if (downstreamTable.isIndependent()) {
+                table.withSetRuns();
+            }
         }
         targets.put(relationId, table);
         return table;

@@ -19,9 +19,12 @@ import java.util.Map;
 final class DownstreamCatalog {
 
     private static final String COLUMNS_SQL = """
-            SELECT a.attname, format_type(a.atttypid, a.atttypmod), c.relkind = 'p'
+            SELECT a.attname, format_type(a.atttypid, a.atttypmod), c.relkind = 'p',
+                   quote_ident(tn.nspname) || '.' || quote_ident(t.typname)
               FROM pg_catalog.pg_attribute a
               JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+              JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+              JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace
              WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY a.attnum
             """;
@@ -45,7 +48,7 @@ final class DownstreamCatalog {
                     partitioned = rs.getBoolean(3);
                     String type = rs.getString(2);
                     boolean comparable = !probeEquality || isComparable(connection, type);
-                    columns.put(rs.getString(1), new DownstreamTable.ColumnType(type, comparable));
+                    columns.put(rs.getString(1), new DownstreamTable.ColumnType(type, comparable, rs.getString(4)));
                 }
             }
         }

@@ -29,8 +29,20 @@ record DownstreamTable(String qualifiedName, Map<String, ColumnType> columns, bo
         return partitioned ? qualifiedName : "ONLY " + qualifiedName;
     }
 
-    /** {@code comparable} is false for types such as json, xml or point that have no '=' operator. */
-    record ColumnType(String formatted, boolean comparable) {}
+    /**
+     * {@code comparable} is false for types such as json, xml or point that have no '=' operator.
+     * {@code castable}: the type by its catalog name, without modifier ({@code pg_catalog.bpchar}
+     * for {@code character(84)}), for casts whose result is then assigned to the column: an
+     * explicit cast with the modifier would cut a value that the column must refuse, and SQL's
+     * own spelling without one means a length of 1 ({@code character}, {@code bit}).
+     */
+    record ColumnType(String formatted, boolean comparable, String castable) {
+
+        /** A type without a modifier. */
+        ColumnType(String formatted, boolean comparable) {
+            this(formatted, comparable, formatted);
+        }
+    }
 
     ColumnType column(String name) {
         return columns.get(name);

@@ -8,9 +8,17 @@ import io.pgrelay.decode.TupleData;
  * needed to name the row if the downstream refuses it. {@code expectsRow}: the statement
  * must change exactly one existing row, else the conflict policy decides. {@code multiRow}:
  * for inserts, the same statement for many rows at once (null for updates and deletes).
+ * {@code unnest}: for updates and deletes by key, one statement for a run of rows, where it
+ * may be used (null otherwise).
  */
 record RowStatement(String sql, String[] params, Operation operation, boolean expectsRow,
-                    TargetTable table, TupleData keySource, boolean keyFromOldTuple, MultiRowInsert multiRow) {
+                    TargetTable table, TupleData keySource, boolean keyFromOldTuple, MultiRowInsert multiRow,
+                    UnnestStatement unnest) {
+
+    RowStatement(String sql, String[] params, Operation operation, boolean expectsRow,
+                 TargetTable table, TupleData keySource, boolean keyFromOldTuple, MultiRowInsert multiRow) {
+        this(sql, params, operation, expectsRow, table, keySource, keyFromOldTuple, multiRow, null);
+    }
 
     enum Operation {
         INSERT, UPDATE, DELETE;

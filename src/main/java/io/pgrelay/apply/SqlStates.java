@@ -3,6 +3,8 @@ package io.pgrelay.apply;
 /** SQLSTATE classes that matter to apply (PostgreSQL Appendix A). */
 final class SqlStates {
     static final String UNIQUE_VIOLATION = "23505";
+    /** No row: what an UPDATE or DELETE that misses its row would say, had PostgreSQL an error for it. */
+    static final String NO_DATA = "02000";
 
     private SqlStates() {}
 

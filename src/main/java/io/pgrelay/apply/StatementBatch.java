@@ -186,10 +186,13 @@ final class StatementBatch {
         setSavepoint();
         try {
             MultiRowInsert insert = rows.get(0).multiRow();
-            if (insert == null) {
-                executeBatch();
-            } else {
+            UnnestStatement unnest = rows.get(0).unnest();
+            if (insert != null) {
                 executeMultiRowInsert(insert);
+            } else if (unnest != null && unnest.fits(rows)) {
+                executeUnnest(unnest);
+            } else {
+                executeBatch();
             }
         } catch (SQLException e) {
             rollbackToSavepoint(e);
@@ -215,6 +218,26 @@ final class StatementBatch {
                 bindRows(statement, full * perStatement, rest);
                 statement.executeUpdate();
             }
+        }
+    }
+
+    /**
+     * The run as one statement over arrays of its values. A count other than the run's rows
+     * means a row was missing (or met twice): the caller replays the run row by row, which names
+     * that row or applies the conflict policy to it.
+     */
+    private void executeUnnest(UnnestStatement unnest) throws SQLException {
+        int count;
+        try (PreparedStatement statement = connection.prepareStatement(unnest.sql())) {
+            String[] arrays = unnest.arrays(rows);
+            for (int p = 0; p < arrays.length; p++) {
+                statement.setObject(p + 1, arrays[p], Types.OTHER);
+            }
+            count = statement.executeUpdate();
+        }
+        if (count != rows.size()) {
+            throw new SQLException(count + " of " + rows.size() + " rows changed by one statement: replaying the run row by row",
+                    SqlStates.NO_DATA);
         }
     }
 

@@ -42,6 +42,10 @@ final class TargetTable {
     /** UPDATE SQL for every column sent and a key match: [plain, upsert] (see {@link #update}). */
     private final String[] keyedUpdateSql = new String[2];
     private String keyedDeleteSql;
+    /** True when runs of updates and deletes by key may go as one statement (see {@link #withSetRuns}). */
+    private boolean setRuns;
+    private UnnestStatement keyedUpdateRun;
+    private UnnestStatement keyedDeleteRun;
     private BitSet allColumns;
     /** Replica-identity column positions that tell rows apart, or null (see {@link #withRowKeys}). */
     private int[] rowKeyColumns;
@@ -75,6 +79,17 @@ final class TargetTable {
      */
     TargetTable withRowKeys(int[] keyColumns) {
         this.rowKeyColumns = keyColumns;
+        return this;
+    }
+
+    /**
+     * Lets runs of updates and deletes matched by key go as one statement each
+     * ({@link UnnestStatement}); only for a table whose rows {@link #withRowKeys} can tell apart
+     * and that nothing else depends on (no trigger, rule or foreign key: the rows of a run then
+     * take effect in one statement, not one after the other). Set once, before the first row.
+     */
+    TargetTable withSetRuns() {
+        this.setRuns = rowKeyColumns != null;
         return this;
     }
 
@@ -134,8 +149,15 @@ final class TargetTable {
         if (upsert) {
             putValues(params, next, row, set);
         }
+        UnnestStatement run = null;
+        if (common && !upsert && setRuns) {
+            if (keyedUpdateRun == null) {
+                keyedUpdateRun = unnestUpdate(set);
+            }
+            run = keyedUpdateRun;
+        }
         // The upsert form reports inserted rows: zero means "updated in place", not a conflict.
-        return new RowStatement(sql, params, Operation.UPDATE, !upsert, this, match.tuple(), match.fromOld(), null);
+        return new RowStatement(sql, params, Operation.UPDATE, !upsert, this, match.tuple(), match.fromOld(), null, run);
     }
 
     /** Every column of the relation, made once. */
@@ -158,8 +180,15 @@ final class TargetTable {
             }
             sql = keyedDeleteSql;
         }
+        UnnestStatement run = null;
+        if (!match.nullSafe() && setRuns) {
+            if (keyedDeleteRun == null) {
+                keyedDeleteRun = unnestDelete();
+            }
+            run = keyedDeleteRun;
+        }
         return new RowStatement(sql, values(match.tuple(), match.columns()), Operation.DELETE, true, this,
-                match.tuple(), true, null);
+                match.tuple(), true, null, run);
     }
 
     /** Which row to change, taken from the old tuple if one was sent, else from the new row's key. */
@@ -188,6 +217,50 @@ final class TargetTable {
         return !fullIdentity && !keyColumns.isEmpty() && !row.hasUnchangedToast();
     }
 
+    /** {@code UPDATE … SET (the set columns) FROM unnest(…) WHERE (the key)}, parameters in update()'s order. */
+    private UnnestStatement unnestUpdate(BitSet set) {
+        StringJoiner assignments = new StringJoiner(", ");
+        int next = 1;
+        for (int i = set.nextSetBit(0); i >= 0; i = set.nextSetBit(i + 1)) {
+            assignments.add(Sql.quoteIdentifier(columnName(i)) + " = " + element(next++, i));
+        }
+        int width = set.cardinality() + keyColumns.cardinality();
+        return new UnnestStatement("UPDATE " + downstream.ownRows() + " AS r SET " + assignments + unnestFrom(" FROM ", width)
+                + " WHERE " + keyJoin(set.cardinality() + 1), width, keyColumns.cardinality(), true);
+    }
+
+    private UnnestStatement unnestDelete() {
+        int width = keyColumns.cardinality();
+        return new UnnestStatement("DELETE FROM " + downstream.ownRows() + " AS r" + unnestFrom(" USING ", width)
+                + " WHERE " + keyJoin(1), width, width, false);
+    }
+
+    /** {@code FROM unnest(?::text[], …) AS v(p1, …)}. */
+    private static String unnestFrom(String keyword, int width) {
+        StringJoiner arrays = new StringJoiner(", ", keyword + "unnest(", ")");
+        StringJoiner names = new StringJoiner(", ", " AS v(", ")");
+        for (int p = 1; p <= width; p++) {
+            arrays.add("?::text[]");
+            names.add("p" + p);
+        }
+        return arrays + names.toString();
+    }
+
+    /** The key columns, equal to the array elements from position {@code first} on. */
+    private String keyJoin(int first) {
+        StringJoiner conditions = new StringJoiner(" AND ");
+        int next = first;
+        for (int i = keyColumns.nextSetBit(0); i >= 0; i = keyColumns.nextSetBit(i + 1)) {
+            conditions.add("r." + Sql.quoteIdentifier(columnName(i)) + " = " + element(next++, i));
+        }
+        return conditions.toString();
+    }
+
+    /** Array element {@code position} as the column's type (without modifier: see {@link UnnestStatement}). */
+    private String element(int position, int column) {
+        return "v.p" + position + "::" + downstream.column(columnName(column)).castable();
+    }
+
     private String insertHead(BitSet present) {
         return "INSERT INTO " + qualifiedName() + " (" + columnList(present) + ") VALUES ";
     }
@@ -212,7 +285,7 @@ final class TargetTable {
     private String upsertUpdateSql(BitSet set, Match match) {
         StringJoiner casts = new StringJoiner(", ");
         for (int i = set.nextSetBit(0); i >= 0; i = set.nextSetBit(i + 1)) {
-            casts.add("?::" + downstream.column(columnName(i)).formatted());
+            casts.add("?::" + downstream.column(columnName(i)).castable());
         }
         return "WITH updated AS (" + updateSql(set, match) + " RETURNING 1) INSERT INTO " + qualifiedName()
                 + " (" + columnList(set) + ") SELECT " + casts + " WHERE NOT EXISTS (SELECT 1 FROM updated)"
