@@ -10,7 +10,6 @@ import io.pgrelay.it.RelayRunner;
 import io.pgrelay.it.ReplicationPair;
 import java.time.Duration;
 import java.util.List;
-import java.util.Properties;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -317,15 +316,12 @@ class CrossTableBatchIT {
     }
 
     private static RelayRunner relay(String name) throws InterruptedException {
-        RelayRunner relay = starting(name);
-        relay.awaitStreaming(START);
-        return relay;
+        return RelayRunner.streaming(pair, name, START);
     }
 
     /** A relay that may stop before it is seen streaming: one that meets a refused row at once. */
     private static RelayRunner starting(String name) {
-        Properties properties = pair.properties(name, name);
-        return RelayRunner.start(pair.config(properties));
+        return RelayRunner.start(pair, name);
     }
 
     private static long currentLsn() throws Exception {

@@ -9,7 +9,6 @@ import io.pgrelay.it.RelayRunner;
 import io.pgrelay.it.ReplicationPair;
 import java.time.Duration;
 import java.util.List;
-import java.util.Properties;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -81,36 +80,35 @@ class SetRunsIT {
         }
         pair.downstream("DELETE FROM guarded WHERE id = 7");
         pair.upstream("UPDATE guarded SET v = 'new' WHERE id <= 20");
-        try (RelayRunner relay = starting("guarded")) {
-            assertEquals(1, relay.awaitExit(CATCH_UP), "exit code 1 on a missing row under apply.conflict=error");
-            String failure = relay.failure();
-            assertNotNull(failure);
-            assertTrue(failure.contains("(id)=(7)") && failure.contains("the row to update does not exist downstream"),
-                    "names the missing row: " + failure);
-        }
+        assertStopsNaming("(id)=(7)", "the row to update does not exist downstream");
         assertEquals(List.of(List.of("0")), pair.downstreamRows("SELECT count(*) FROM guarded WHERE v = 'new'"),
                 "nothing of the refused transaction");
 
         pair.downstream("INSERT INTO guarded VALUES (7, 'ok')");
         pair.upstream("UPDATE guarded SET v = CASE WHEN id = 25 THEN 'bad' ELSE 'fine' END WHERE id > 20");
-        try (RelayRunner relay = starting("guarded")) {
-            assertEquals(1, relay.awaitExit(CATCH_UP), "exit code 1 when the downstream refuses a value");
-            String failure = relay.failure();
-            assertNotNull(failure);
-            assertTrue(failure.contains("23514") && failure.contains("(id)=(25)"), "names the refused row: " + failure);
-        }
+        assertStopsNaming("(id)=(25)", "23514");
         assertEquals(List.of(List.of("0")), pair.downstreamRows("SELECT count(*) FROM guarded WHERE v IN ('bad', 'fine')"),
                 "nothing of the refused transaction");
     }
 
-    private static RelayRunner relay(String name) throws InterruptedException {
-        RelayRunner relay = starting(name);
-        relay.awaitStreaming(START);
-        return relay;
+    /** The relay on "guarded" stops (exit 1) with a failure that says every one of {@code expected}. */
+    private static void assertStopsNaming(String... expected) throws Exception {
+        try (RelayRunner relay = starting("guarded")) {
+            assertEquals(1, relay.awaitExit(CATCH_UP), "exit code 1 when the downstream refuses the run");
+            String failure = relay.failure();
+            assertNotNull(failure);
+            for (String part : expected) {
+                assertTrue(failure.contains(part), "names " + part + ": " + failure);
+            }
+        }
     }
 
+    private static RelayRunner relay(String name) throws InterruptedException {
+        return RelayRunner.streaming(pair, name, START);
+    }
+
+    /** A relay that may stop before it is seen streaming: one that meets a refused row at once. */
     private static RelayRunner starting(String name) {
-        Properties properties = pair.properties(name, name);
-        return RelayRunner.start(pair.config(properties));
+        return RelayRunner.start(pair, name);
     }
 }

@@ -37,6 +37,18 @@ public final class RelayRunner implements AutoCloseable {
         return new RelayRunner(config);
     }
 
+    /** A relay on {@code pair} named {@code name}, reading its publication and slot of that name. */
+    public static RelayRunner start(ReplicationPair pair, String name) {
+        return start(pair.config(pair.properties(name, name)));
+    }
+
+    /** As {@link #start(ReplicationPair, String)}, returning once the relay streams. */
+    public static RelayRunner streaming(ReplicationPair pair, String name, Duration timeout) throws InterruptedException {
+        RelayRunner relay = start(pair, name);
+        relay.awaitStreaming(timeout);
+        return relay;
+    }
+
     /** Waits for the relay to stop by itself (a permanent failure) and returns its exit code. */
     public int awaitExit(Duration timeout) throws Exception {
         return exit.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
