@@ -91,7 +91,7 @@ final class UnnestStatement {
     }
 
     /** NULL bare, every other value double-quoted with its quotes and backslashes escaped. */
-    static void appendElement(StringBuilder array, String value) {
+    private static void appendElement(StringBuilder array, String value) {
         if (value == null) {
             array.append("NULL");
             return;
